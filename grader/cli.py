@@ -1,0 +1,61 @@
+"""Thin command line over :mod:`grader.api`: parse arguments, call one verb, print a summary."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from grader.course import CourseError
+
+
+def _release(args: argparse.Namespace) -> int:
+    from grader.release import release
+
+    for folder in release(args.lessons or None):
+        print(f"released {folder}")
+    return 0
+
+
+def _autograde(args: argparse.Namespace) -> int:
+    from grader.autograde import autograde
+
+    rows = autograde(args.lesson, args.submissions, args.out)
+    totals: dict[str, list[float]] = {}
+    for row in rows:
+        total = totals.setdefault(row.student, [0.0, 0.0])
+        total[0] += row.score
+        total[1] += row.max_score
+    for student, (score, max_score) in totals.items():
+        statuses = Counter(r.status for r in rows if r.student == student)
+        print(f"{student}: {score:g} / {max_score:g}  ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})")
+    print(f"graded {len(totals)} submissions of {args.lesson}; results in {Path(args.out) / 'grades.csv'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m grader``."""
+    p = argparse.ArgumentParser(prog="python -m grader", description="Release and grade the course's lessons.")
+    verbs = p.add_subparsers(dest="verb", required=True)
+
+    r = verbs.add_parser("release", help="regenerate lessons/ (student versions) from solutions/")
+    r.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    r.set_defaults(run=_release)
+
+    a = verbs.add_parser("autograde", help="grade a folder of submissions of one lesson")
+    a.add_argument("lesson", help="lesson id, e.g. 07_cross_entropy")
+    a.add_argument("submissions", type=Path, help="folder laid out as <student>/<lesson>/<notebook>.ipynb")
+    a.add_argument("--out", type=Path, default=Path("graded"),
+                   help="output folder for grades.csv and feedback/ (default: graded/)")
+    a.set_defaults(run=_autograde)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 on success, 2 on a usage error)."""
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

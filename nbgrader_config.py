@@ -1,0 +1,33 @@
+"""nbgrader configuration of the course (read by nbgrader, JupyterLab's formgrader and `grader`).
+
+solutions/ is nbgrader's source directory and lessons/ its release directory; everything
+nbgrader writes while grading (gradebook, autograded copies, feedback) goes under the
+git-ignored folder graded/.
+"""
+import os
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+root = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "dlcourse"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "lessons"
+c.CourseDirectory.submitted_directory = os.path.join("graded", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("graded", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("graded", "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "graded", "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".~lock.*"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.OverwriteCells.add_missing_cells = True
+c.Execute.timeout = 60  # seconds per cell
+c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
+
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.preprocessors.ClearHiddenTracebacks",  # must see the hidden-test markers, so first
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

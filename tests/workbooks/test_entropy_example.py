@@ -1,0 +1,93 @@
+"""entropy_example.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 07's Python."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from tests.support import notebooks as nbs
+from tests.support.workbooks import formula_cells, recalculated
+from workbooks import entropy_example as wb_module
+from workbooks.__main__ import SOLUTIONS
+
+PATH = SOLUTIONS / wb_module.OUTPUT
+
+
+def expected_values(values: dict) -> dict[str, dict[str, float]]:
+    """What every formula cell must hold, computed in Python from the workbook's inputs."""
+    ref = nbs.reference_namespace("07_cross_entropy")
+    rows = list(wb_module.ROWS)
+    sm, sh, sg = values["softmax"], values["shifted"], values["sigmoid"]
+    classes = [sm[f"A{r}"] for r in rows]
+    logits = np.array([sm[f"B{r}"] for r in rows], dtype=float)
+    target = classes.index(sm["B12"])
+    shift = float(sh["B12"])
+    labels = np.array([sg[f"D{r}"] for r in rows], dtype=float)
+
+    probs = ref["softmax"](logits[None])[0]
+    one_hot = np.eye(len(classes))[target]
+    shifted = ref["softmax"]((logits + shift)[None])[0]
+    ce = ref["cross_entropy"](logits[None], np.array([target]))
+    grad = ref["cross_entropy_grad"](logits[None], np.array([target]))[0]
+    sig = 1 / (1 + np.exp(-logits))
+    bce = -(labels * np.log(sig) + (1 - labels) * np.log(1 - sig))
+
+    out = {"softmax": {}, "shifted": {}, "sigmoid": {}, "gradient": {}}
+    for i, r in enumerate(rows):
+        out["softmax"].update({f"C{r}": np.exp(logits[i]), f"D{r}": probs[i], f"E{r}": one_hot[i],
+                               f"F{r}": -one_hot[i] * np.log(probs[i])})
+        out["shifted"].update({f"A{r}": classes[i], f"B{r}": logits[i] + shift, f"C{r}": np.exp(logits[i] + shift),
+                               f"D{r}": shifted[i], f"E{r}": probs[i], f"F{r}": shifted[i] - probs[i]})
+        out["sigmoid"].update({f"A{r}": classes[i], f"B{r}": logits[i], f"C{r}": sig[i], f"E{r}": bce[i]})
+        out["gradient"].update({f"A{r}": classes[i], f"B{r}": probs[i], f"C{r}": one_hot[i], f"D{r}": grad[i]})
+    s = wb_module.SUM_ROW
+    out["softmax"].update({f"C{s}": np.exp(logits).sum(), f"D{s}": 1.0, f"E{s}": 1.0, f"F{s}": ce,
+                           "B13": ce, "B14": ce})
+    out["shifted"].update({f"C{s}": np.exp(logits + shift).sum(), f"D{s}": 1.0})
+    out["sigmoid"].update({f"C{s}": sig.sum(), "B12": bce.mean()})
+    out["gradient"].update({f"D{s}": 0.0})
+    return out
+
+
+@pytest.fixture(scope="module")
+def values():
+    return recalculated(PATH)
+
+
+@pytest.mark.slow
+def test_every_formula_cell_matches_python(values):
+    expected = expected_values(values)
+    formulas = formula_cells(PATH)
+    assert {s: set(c) for s, c in formulas.items()} == {s: set(c) for s, c in expected.items()}, \
+        "every formula cell is checked, and every checked cell is a live formula"
+    for sheet, cells in expected.items():
+        for ref, want in cells.items():
+            got = values[sheet][ref]
+            if isinstance(want, str):
+                assert got == want, f"{sheet}!{ref}"
+            else:
+                assert got == pytest.approx(float(want), rel=1e-9, abs=1e-12), f"{sheet}!{ref}: {got} vs {want}"
+
+
+@pytest.mark.slow
+def test_shifted_probabilities_follow_a_changed_input(tmp_path):
+    """Change the shift and a logit: LibreOffice recomputes, probabilities still match."""
+    wb = load_workbook(PATH)
+    wb["shifted"]["B12"] = -123.5
+    wb["softmax"]["B7"] = 4.25
+    changed = tmp_path / "changed.xlsx"
+    wb.save(changed)
+    values = recalculated(changed)
+    expected = expected_values(values)
+    for ref in ("D5", "D7", "D9"):
+        assert values["shifted"][ref] == pytest.approx(expected["shifted"][ref], rel=1e-9)
+        assert values["softmax"][ref] == pytest.approx(expected["softmax"][ref], rel=1e-9)
+
+
+def test_sigmoids_do_not_sum_to_one_and_inputs_are_marked():
+    wb = load_workbook(PATH)
+    assert wb["sigmoid"]["C10"].value == "=SUM(C5:C9)"
+    for sheet, ref in [("softmax", "B5"), ("softmax", "B12"), ("shifted", "B12"), ("sigmoid", "D5")]:
+        assert wb[sheet][ref].fill.fgColor.rgb.endswith("FFF2CC"), f"{sheet}!{ref} is marked as an input"
+    assert "LN(" in wb["softmax"]["F5"].value and "LOG(" not in wb["softmax"]["F5"].value
+    assert wb["softmax"]._charts, "the softmax sheet has a chart of the probabilities"
