@@ -16,9 +16,13 @@ MESSAGE_LIMIT = 500
 
 def _first_error(cell: nbformat.NotebookNode) -> str:
     """A one-line description of why a graded test cell lost its points."""
-    for output in cell.get("outputs", []):
+    outputs = cell.get("outputs", [])
+    for output in outputs:
         if output.output_type == "error":
-            return f"{output.ename}: {output.evalue}"[:MESSAGE_LIMIT]
+            detail = output.evalue or "the answer still raises it: the exercise is not done yet" \
+                if output.ename == "NotImplementedError" else output.evalue
+            return f"{output.ename}: {detail}"[:MESSAGE_LIMIT]
+    for output in outputs:
         if output.output_type == "stream" and output.name == "stderr":
             return f"the cell wrote to stderr: {output.text.strip()}"[:MESSAGE_LIMIT]
     return ""

@@ -1,0 +1,74 @@
+"""dlcourse.checks: what the test cells call, and what the grader compares with."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.checks import as_data, cmp, compare, expect_close, expect_equal, rel_error
+
+
+def test_as_data_normalises_numbers_tensors_and_structures():
+    assert as_data(3).shape == () and as_data(3).dtype.kind == "i"
+    assert as_data(None) is None and as_data("cat") == "cat"
+    t = torch.ones(2, 3, requires_grad=True) * 2
+    np.testing.assert_array_equal(as_data(t), np.full((2, 3), 2.0, dtype=np.float32))
+    same = as_data([np.zeros(2), np.ones(2)])
+    np.testing.assert_array_equal(same, as_data((np.zeros(2), np.ones(2))))
+    assert same.shape == (2, 2), "same-shaped arrays stack, from a list or a tuple alike"
+    ragged = as_data((np.zeros((2, 3)), np.zeros(3)))
+    assert isinstance(ragged, list) and len(ragged) == 2
+    assert set(as_data({"m": 1.0, 2: [1, 2]})) == {"m", "2"}
+    with pytest.raises(TypeError, match="object"):
+        as_data(object())
+    with pytest.raises(TypeError):
+        as_data(np.array([object()]))
+
+
+def test_compare_accepts_close_values_and_describes_differences():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert compare(a, a + 1e-12) is None
+    message = compare(a, a + np.array([[0, 0], [0, 0.5]]))
+    assert "1 of 4 values differ" in message and "[1, 1]" in message and "expected 4.5" in message
+    hidden = compare(a, a + 0.5, reveal=False)
+    assert "4.5" not in hidden and "max abs diff 0.5" in hidden
+    assert "shape (2, 2)" in compare(a, np.zeros((2, 3)))
+    assert "dtype" in compare(a.astype(np.float32), a, check_dtype=True)
+    assert compare(a.astype(np.float32), a) is None
+    assert compare(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) is None, "nan equals nan"
+    assert "nan or inf" in compare(np.array([np.nan, 1.0]), np.array([0.5, 1.0]))
+    assert compare(np.array(3), np.array(3.0 + 1e-9), exact=True) is not None
+
+
+def test_compare_walks_lists_and_dicts():
+    grads = [np.zeros((2, 2)), np.ones(3)]
+    assert compare(as_data(grads), as_data(grads)) is None
+    assert compare(as_data(grads + [np.ones(1)]), as_data(grads)) == "got 3 results, expected 2"
+    assert compare(as_data([np.zeros((2, 2)), np.zeros(3)]), as_data(grads)).startswith("[1]: ")
+    assert "keys" in compare({"a": np.zeros(1)}, {"b": np.zeros(1)})
+    assert "['m']" in compare(as_data({"m": 1.0}), as_data({"m": 2.0}))
+    assert compare("relu", "relu") is None and "expected 'relu'" in compare("tanh", "relu")
+    assert "expected a number" in compare("1.0", as_data(1.0))
+
+
+def test_expect_close_and_expect_equal_raise_named_assertion_errors():
+    expect_close(np.array([0.1 + 0.2]), np.array([0.3]))
+    expect_close(torch.tensor([1.0, 2.0]), [1.0, 2.0])
+    with pytest.raises(AssertionError, match=r"^rows sum to 1: "):
+        expect_close(np.array([0.9, 1.0]), np.ones(2), name="rows sum to 1")
+    expect_equal((2, 3), (2, 3))
+    with pytest.raises(AssertionError, match="shape"):
+        expect_equal(np.zeros((3, 2)).shape, (2, 3, 1))
+    with pytest.raises(AssertionError, match="cannot be compared"):
+        expect_close(object(), 1.0, name="a weird result")
+
+
+def test_rel_error_and_cmp(capsys):
+    assert rel_error(np.ones(3), np.ones(3)) == 0.0
+    assert rel_error([1.0], [1.1]) == pytest.approx(0.1 / 2.1)
+    assert cmp("dW", torch.ones(2), np.ones(2)) is True
+    assert cmp("db", np.ones(2), np.zeros(2)) is False
+    assert cmp("shape", np.ones(2), np.ones(3)) is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("dW") and "exact: True" in out[0] and "max diff: 0.00e+00" in out[0]
+    assert "close: False" in out[1] and "shapes differ" in out[2]
