@@ -22,8 +22,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+# JupyterLab refuses to run as root without --allow-root (containers, CI).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(RUN) $(BIN)/jupyter lab lessons/
+	$(RUN) $(BIN)/jupyter lab $(LAB_FLAGS) lessons/
 
 test: setup
 	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,101 @@
+"""JupyterLab serves the lessons and runs them with the course's Python (what `make lab` starts)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from grader.course import LESSONS, lesson_ids
+
+TOKEN = "course-test-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, token: str | None = TOKEN):
+    headers = {"Authorization": f"token {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return response.status, response.read()
+
+
+def _post(url: str) -> dict:
+    request = urllib.request.Request(url, data=b"{}", method="POST",
+                                     headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    port = _free_port()
+    runtime = tmp_path_factory.mktemp("jupyter-runtime")
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", str(LESSONS)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            _get(f"{base}/api/status")
+            break
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("JupyterLab did not start within 60 s")
+    yield base, runtime
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", lesson_ids())
+def test_lab_serves_each_lesson_notebook(lab, lesson):
+    lab, _ = lab
+    status, body = _get(f"{lab}/api/contents/{lesson}/{lesson}.ipynb")
+    assert status == 200 and json.loads(body)["type"] == "notebook"
+    status, page = _get(f"{lab}/lab/tree/{lesson}/{lesson}.ipynb")
+    assert status == 200 and b"JupyterLab" in page
+
+
+@pytest.mark.slow
+def test_lab_refuses_requests_without_the_token(lab):
+    lab, _ = lab
+    with pytest.raises(urllib.error.HTTPError) as error:
+        _get(f"{lab}/api/contents/{lesson_ids()[0]}", token=None)
+    assert error.value.code == 403
+
+
+@pytest.mark.slow
+def test_lab_kernel_runs_in_the_course_environment(lab):
+    from jupyter_client import BlockingKernelClient
+
+    base, runtime = lab
+    kernel = _post(f"{base}/api/kernels")
+    client = BlockingKernelClient(connection_file=str(runtime / f"kernel-{kernel['id']}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    outputs: list = []
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive("import sys, dlcourse; print(sys.prefix)", timeout=60,
+                                           output_hook=lambda msg: outputs.append(msg))
+    finally:
+        client.stop_channels()
+    assert reply["content"]["status"] == "ok", "dlcourse imports in the lab's kernel"
+    printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert printed.strip() == sys.prefix, "the kernel runs in the course's virtual environment"
