@@ -31,3 +31,10 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# Limits of each submission's sandbox (python -m grader autograde flags override them).
+c.Sandbox.cell_timeout = 60
+c.Sandbox.notebook_timeout = 600
+c.Sandbox.memory_mb = 4096
+c.Sandbox.max_processes = 128
+c.Sandbox.max_output_bytes = 1_000_000

@@ -1,129 +1,242 @@
-"""Autograde: grade every student's submission of one lesson with nbgrader, one process per batch."""
+"""Autograde: grade every student's submission of one lesson, safely, in parallel.
+
+The coordinator (this process) reads and sanitizes each submission with nbgrader's
+preprocessors, sends a job per notebook to sandboxed kernels (threads here, or a Dask
+cluster), judges what comes back against the reference solution's reports, and alone writes
+the gradebook, the autograded notebooks, the feedback, the result store and ``grades.csv``.
+"""
 from __future__ import annotations
 
-import json
-import logging
+import copy
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import nbformat
 
-from grader.course import CourseError, check_lesson, nbgrader_api, nbgrader_config, source_notebooks, test_cells
-from grader.results import Row, status_for, write_csv
+from grader.course import CourseError, check_lesson, nbgrader_api, nbgrader_config
+from grader.execute import CellRun, ExecutionJob, ExecutionResult, run_job
+from grader.judge import Verdict, judge
+from grader.lesson import LessonNotebook, companion_files, is_test_cell, load_lesson, nbgrader_meta
+from grader.reference import reference_key, reference_reports
+from grader.results import SANDBOXED, UNSANDBOXED, ResultStore, Row
+from grader.sandbox import Limits, Sandbox, require_sandbox
+from grader.submission import Prepared, Ungradable, find_submitted, prepare
 
-log = logging.getLogger(__name__)
-MESSAGE_LIMIT = 500
-
-
-def _first_error(cell: nbformat.NotebookNode) -> str:
-    """A one-line description of why a graded test cell lost its points."""
-    outputs = cell.get("outputs", [])
-    for output in outputs:
-        if output.output_type == "error":
-            detail = output.evalue or "the answer still raises it: the exercise is not done yet" \
-                if output.ename == "NotImplementedError" else output.evalue
-            return f"{output.ename}: {detail}"[:MESSAGE_LIMIT]
-    for output in outputs:
-        if output.output_type == "stream" and output.name == "stderr":
-            return f"the cell wrote to stderr: {output.text.strip()}"[:MESSAGE_LIMIT]
-    return ""
+TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered"}
 
 
-def inspect_submission(path: Path, grade_ids: set[str]) -> tuple[str, str] | None:
-    """Why a submitted notebook cannot be graded, as ``(status, message)``, or None if it can.
-
-    Args:
-        path: the submitted ``.ipynb`` file.
-        grade_ids: grade ids of the lesson's test cells; a notebook holding none of them is
-            not this lesson's notebook.
-    """
-    if not path.exists():
-        others = sorted(p.name for p in path.parent.glob("*.ipynb")) if path.parent.is_dir() else []
-        hint = f" (found {', '.join(others)}: was it renamed?)" if others else ""
-        return "missing", f"no {path.name} was submitted{hint}"
-    try:
-        raw = path.read_bytes()
-        if not raw.strip():
-            return "invalid", f"{path.name} is empty: save the notebook in Jupyter and submit it again"
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except UnicodeDecodeError:
-        return "invalid", f"{path.name} is not a text file, so it cannot be a notebook"
-    except json.JSONDecodeError as error:
-        return "invalid", f"{path.name} is not valid JSON ({error}); it may have been cut short or edited by hand"
-    except Exception as error:  # nbformat raises several types for a non-notebook document
-        return "invalid", f"{path.name} is not a Jupyter notebook ({type(error).__name__}: {error})"
-    found = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
-    if not found & grade_ids:
-        return "invalid", f"{path.name} holds none of this lesson's exercises: is it another lesson's notebook?"
-    return None
+def default_workers() -> int:
+    return os.cpu_count() or 1
 
 
-def autograde(lesson: str, submissions: Path, out: Path = Path("graded")) -> list[Row]:
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def _execute_locally(jobs: list[ExecutionJob], workers: int) -> Iterator[ExecutionResult]:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
+        for future in as_completed([pool.submit(run_job, job) for job in jobs]):
+            yield future.result()
+
+
+def _execute_on_dask(jobs: list[ExecutionJob], address: str) -> Iterator[ExecutionResult]:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(address) as client:
+        futures = client.map(run_job, jobs, key=[f"grade-{i}-{job.key}" for i, job in enumerate(jobs)], pure=False)
+        for future in dask_completed(futures):
+            yield future.result()
+
+
+class _Batch:
+    """The coordinator's state for one ``autograde`` call."""
+
+    def __init__(self, lesson: str, submissions: Path, out: Path, limits: Limits, force: bool,
+                 report: Callable[[str], None]):
+        self.lesson, self.submissions, self.out, self.limits, self.force, self.report = \
+            lesson, submissions, out, limits, force, report
+        self.db_url = f"sqlite:///{out / 'gradebook.db'}"
+        self.config = nbgrader_config(
+            submitted_directory=str(submissions), autograded_directory=str(out / "autograded"),
+            feedback_directory=str(out / "feedback"), release_directory=str(out / ".release"), db_url=self.db_url)
+        self.api = nbgrader_api(self.config)
+        self.notebooks = load_lesson(lesson)
+        self._register_lesson()
+        self.files = companion_files(lesson)
+        self.references = {nb.name: reference_reports(nb, self.files, limits, out / "reference")
+                           for nb in self.notebooks}
+        self.store = ResultStore(out / "results.db")
+        self.sandbox_label = SANDBOXED if limits.sandbox else UNSANDBOXED
+
+    def _register_lesson(self) -> None:
+        """Record the lesson in the output folder's gradebook (nbgrader generate_assignment), once per source."""
+        stamp = self.out / ".release" / f"{self.lesson}.digest"
+        digest = ",".join(nb.digest for nb in self.notebooks)
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        result = self.api.generate_assignment(self.lesson, force=True, create=True)
+        if not result["success"]:
+            raise CourseError(f"nbgrader could not record {self.lesson} in {self.db_url}:\n{result.get('error', '')}")
+        stamp.write_text(digest)
+
+    def release_of(self, notebook: LessonNotebook) -> nbformat.NotebookNode:
+        return nbformat.read(self.out / ".release" / self.lesson / f"{notebook.name}.ipynb", as_version=4)
+
+    def digest(self, path: Path, notebook: LessonNotebook) -> str:
+        content = path.read_bytes() if path.is_file() else b"<missing>"
+        return hashlib.sha256(content + reference_key(notebook).encode() + repr(self.limits).encode()).hexdigest()
+
+    def _gradebook_submission(self, student: str) -> None:
+        from nbgrader.api import Gradebook
+
+        timestamp = self.api.coursedir.get_existing_timestamp(str(self.submissions / student / self.lesson))
+        with Gradebook(self.db_url) as gb:
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(self.lesson, student, **({"timestamp": timestamp} if timestamp else {}))
+
+    def resources(self, student: str, notebook: LessonNotebook) -> dict:
+        return {"nbgrader": {"notebook": notebook.name, "assignment": self.lesson, "student": student,
+                             "db_url": self.db_url}}
+
+    def rows_for_problem(self, student: str, notebook: LessonNotebook, problem: Ungradable) -> list[Row]:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gb:
+            for grade in gb.find_submission_notebook(notebook.name, self.lesson, student).grades:
+                grade.auto_score, grade.needs_manual_grade = 0, False
+            gb.db.commit()
+        from grader.feedback import write_problem_feedback
+
+        write_problem_feedback(self.out / "feedback" / student / self.lesson / f"{notebook.name}.html",
+                               student, self.lesson, notebook.name, problem.status, problem.message)
+        return [Row(student, self.lesson, notebook.name, t.grade_id, 0.0, t.points, problem.status,
+                    problem.message, self.sandbox_label) for t in notebook.tests]
+
+    def finalize(self, prepared: Prepared, result: ExecutionResult) -> list[Row]:
+        """Judge a finished run; write the autograded notebook, the gradebook and the feedback."""
+        notebook, student = prepared.notebook, prepared.student
+        reference = self.references[notebook.name]
+        graded = copy.deepcopy(prepared.sanitized)
+        foreign = sum(run.foreign_observations for run in result.cells.values())
+        evidence = list(prepared.evidence)
+        if foreign:
+            evidence.append(f"{foreign} forged check report(s) came from cells that are not tests")
+        rows = []
+        for index, cell in enumerate(graded.cells):
+            run: CellRun | None = result.cells.get(index)
+            if not is_test_cell(cell):
+                if cell.cell_type == "code":
+                    cell.outputs = run.outputs if run else []
+                    cell.execution_count = None
+                continue
+            test = notebook.test(nbgrader_meta(cell)["grade_id"])
+            verdict = judge(test, reference[test.grade_id], run)
+            if evidence and verdict.status == "ok":
+                verdict = Verdict(verdict.score, "tampered", "passed, but " + "; ".join(evidence))
+            elif evidence and verdict.status == "failed":
+                verdict = Verdict(verdict.score, "tampered", f"{verdict.message}; also {'; '.join(evidence)}")
+            cell.outputs = _verdict_outputs(verdict, prepared.notes)
+            rows.append(Row(student, self.lesson, notebook.name, test.grade_id, verdict.score, test.points,
+                            verdict.status, verdict.message, self.sandbox_label))
+        autograded = self.out / "autograded" / student / self.lesson
+        for name, content in self.files.items():
+            _atomic_write(autograded / name, content)
+        _atomic_write(autograded / f"{notebook.name}.ipynb", nbformat.writes(graded).encode())
+        self._save_grades(graded, student, notebook)
+        feedback = self.api.generate_feedback(self.lesson, student, force=True)
+        if not feedback["success"]:
+            self.report(f"warning: no feedback for {student}: {feedback.get('error', '')[-300:]}")
+        return rows
+
+    def _save_grades(self, graded, student: str, notebook: LessonNotebook) -> None:
+        from nbgrader.preprocessors import SaveAutoGrades
+
+        SaveAutoGrades(config=self.config).preprocess(copy.deepcopy(graded), self.resources(student, notebook))
+
+
+def _verdict_outputs(verdict: Verdict, notes: list[str]) -> list:
+    """The outputs a graded test cell shows: nothing but a note when it passed, the verdict when not."""
+    suffix = f" ({'; '.join(notes)})" if notes else ""
+    if verdict.score > 0:
+        text = "passed" if verdict.status == "ok" else verdict.message
+        return [nbformat.v4.new_output("stream", name="stdout", text=f"{text}{suffix}\n")]
+    title = TITLES.get(verdict.status, "Failed")
+    message = f"{verdict.message}{suffix}"
+    return [nbformat.v4.new_output("error", ename=title, evalue=message, traceback=[f"{title}: {message}"])]
+
+
+def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, limits: Limits | None = None,
+              workers: int | None = None, dask: str | None = None, force: bool = False,
+              report: Callable[[str], None] = lambda message: None) -> list[Row]:
     """Grade every submission of ``lesson`` in ``submissions`` and write the results to ``out``.
 
     Args:
         lesson: lesson id, e.g. ``"07_cross_entropy"``.
         submissions: folder in nbgrader's layout ``<student>/<lesson>/<notebook>.ipynb``.
-        out: output folder; receives ``grades.csv``, ``feedback/<student>/<lesson>/<notebook>.html``,
-            nbgrader's ``autograded/`` copies and ``gradebook.db``.
+        out: output folder: ``grades.csv``, ``feedback/<student>/<lesson>/<notebook>.html``,
+            ``autograded/``, ``gradebook.db`` (nbgrader's), ``results.db`` and ``reference/``.
+        limits: sandbox limits (default: ``c.Sandbox`` of nbgrader_config.py, sandboxed).
+        workers: submissions graded at once on this machine (default: the number of cores).
+        dask: address of a ``dask.distributed`` scheduler to run the submissions on instead.
+        force: grade again submissions already graded and unchanged.
+        report: called with one line per graded submission.
 
     Returns:
-        One :class:`Row` per student, notebook and graded test cell, also written to
-        ``out/grades.csv``. A submission that cannot be graded still gets its rows, with a
-        status other than ``ok`` and a message saying why. Submitted files are not modified.
+        Every row of ``lesson`` (one per student, notebook and test cell). A submission that
+        cannot be graded still gets its rows, with a status other than ``ok`` and a message
+        saying why. Submitted files are never modified.
 
     Raises:
-        CourseError: the lesson is unknown or ``submissions`` is not a folder.
+        CourseError: unknown lesson, no submissions folder, bubblewrap missing without
+            ``--no-sandbox``, or a reference solution that fails its own tests.
     """
     lesson = check_lesson(lesson)
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     if not submissions.is_dir():
         raise CourseError(f"{submissions} is not a folder of submissions (<student>/{lesson}/<notebook>.ipynb).")
+    workers = workers or default_workers()
+    limits = limits or Sandbox(config=nbgrader_config()).limits()
+    if limits.threads == 1 and dask is None:
+        limits = Limits(**{**limits.__dict__, "threads": max(1, default_workers() // workers)})
+    require_sandbox(limits)
     out.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{out / 'gradebook.db'}"
-    api = nbgrader_api(nbgrader_config(
-        submitted_directory=str(submissions), autograded_directory=str(out / "autograded"),
-        feedback_directory=str(out / "feedback"), release_directory=str(out / ".release"), db_url=db_url))
-    registered = api.generate_assignment(lesson, force=True, create=True)
-    if not registered["success"]:
-        raise CourseError(f"nbgrader could not record {lesson} in {db_url}:\n{registered.get('error', '')}")
-
-    tests = {nb.stem: [cell.metadata.nbgrader for cell in test_cells(nb)] for nb in source_notebooks(lesson)}
+    batch = _Batch(lesson, submissions, out, limits, force, report)
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    rows: list[Row] = []
+    pending: dict[str, tuple[Prepared, str]] = {}
     for student in students:
-        for notebook, cells in tests.items():
-            rows += _grade_notebook(api, db_url, lesson, student, notebook, cells, submissions, out)
-    write_csv(rows, out / "grades.csv")
-    return rows
-
-
-def _grade_notebook(api, db_url: str, lesson: str, student: str, notebook: str, cells: list,
-                    submissions: Path, out: Path) -> list[Row]:
-    def rows_with(status: str, message: str) -> list[Row]:
-        return [Row(student, lesson, notebook, c["grade_id"], 0.0, float(c["points"]), status, message)
-                for c in cells]
-
-    problem = inspect_submission(submissions / student / lesson / f"{notebook}.ipynb",
-                                 {c["grade_id"] for c in cells})
-    if problem:
-        return rows_with(*problem)
-    api.coursedir.notebook_id = notebook
-    result = api.autograde(lesson, student, force=True, create=True)
-    if not result["success"]:
-        reason = (result.get("error") or "").strip().splitlines()[-1:] or ["unknown error"]
-        log.warning("nbgrader could not grade %s/%s: %s", student, notebook, result.get("log", ""))
-        return rows_with("error", f"nbgrader could not grade the notebook: {reason[0][:MESSAGE_LIMIT]}")
-    api.generate_feedback(lesson, student, force=True)
-
-    from nbgrader.api import Gradebook
-
-    graded = nbformat.read(out / "autograded" / student / lesson / f"{notebook}.ipynb", as_version=4)
-    messages = {cell.metadata["nbgrader"]["grade_id"]: _first_error(cell) for cell in test_cells(graded)}
-    rows = []
-    with Gradebook(db_url) as gb:
-        for c in cells:
-            grade = gb.find_grade(c["grade_id"], notebook, lesson, student)
-            score, max_score = float(grade.score or 0.0), float(grade.max_score)
-            rows.append(Row(student, lesson, notebook, c["grade_id"], score, max_score,
-                            status_for(score, max_score), messages.get(c["grade_id"], "")))
+        for notebook in batch.notebooks:
+            path = find_submitted(submissions / student / lesson, notebook)
+            digest = batch.digest(path, notebook)
+            if not force and batch.store.digest(lesson, student, notebook.name) == digest:
+                report(f"{student}: unchanged since it was graded, skipped (use --force to grade it again)")
+                continue
+            batch._gradebook_submission(student)
+            try:
+                prepared = prepare(student, path, notebook, batch.release_of(notebook),
+                                   batch.resources(student, notebook), batch.config, batch.files, limits)
+            except Ungradable as problem:
+                rows = batch.rows_for_problem(student, notebook, problem)
+                batch.store.record(lesson, student, notebook.name, digest, rows)
+                report(f"{student}: {problem.status}: {problem.message}")
+                continue
+            pending[prepared.job.key] = (prepared, digest)
+    jobs = [prepared.job for prepared, _ in pending.values()]
+    results: Iterable[ExecutionResult] = _execute_on_dask(jobs, dask) if dask else _execute_locally(jobs, workers)
+    for result in results:
+        prepared, digest = pending[result.key]
+        rows = batch.finalize(prepared, result)
+        batch.store.record(lesson, prepared.student, prepared.notebook.name, digest, rows)
+        score, total = sum(r.score for r in rows), sum(r.max_score for r in rows)
+        report(f"{prepared.student}: {score:g} / {total:g} in {result.seconds:.1f} s")
+    batch.store.keep_only(lesson, set(students))
+    batch.store.write_csv(out / "grades.csv")
+    rows = batch.store.rows(lesson)
+    batch.store.close()
     return rows

@@ -19,8 +19,14 @@ def _release(args: argparse.Namespace) -> int:
 
 def _autograde(args: argparse.Namespace) -> int:
     from grader.autograde import autograde
+    from grader.course import nbgrader_config
+    from grader.sandbox import Sandbox
 
-    rows = autograde(args.lesson, args.submissions, args.out)
+    limits = Sandbox(config=nbgrader_config()).limits(
+        sandbox=not args.no_sandbox, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+        memory_mb=args.memory, max_processes=args.max_processes, max_output_bytes=args.max_output)
+    rows = autograde(args.lesson, args.submissions, args.out, limits=limits, workers=args.workers,
+                     dask=args.dask, force=args.force, report=print)
     totals: dict[str, list[float]] = {}
     for row in rows:
         total = totals.setdefault(row.student, [0.0, 0.0])
@@ -47,6 +53,17 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("submissions", type=Path, help="folder laid out as <student>/<lesson>/<notebook>.ipynb")
     a.add_argument("--out", type=Path, default=Path("graded"),
                    help="output folder for grades.csv and feedback/ (default: graded/)")
+    a.add_argument("--workers", type=int, help="submissions graded at once (default: the number of cores)")
+    a.add_argument("--dask", metavar="ADDRESS", help="run the submissions on this dask.distributed scheduler")
+    a.add_argument("--force", action="store_true", help="grade again submissions that are unchanged since graded")
+    a.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without bubblewrap (recorded beside every grade)")
+    limits = a.add_argument_group("limits (defaults: c.Sandbox in nbgrader_config.py)")
+    limits.add_argument("--cell-timeout", type=float, metavar="S", help="seconds per cell")
+    limits.add_argument("--notebook-timeout", type=float, metavar="S", help="seconds per notebook")
+    limits.add_argument("--memory", type=int, metavar="MB", help="memory of a submission's processes")
+    limits.add_argument("--max-processes", type=int, metavar="N", help="processes and threads of a submission")
+    limits.add_argument("--max-output", type=int, metavar="BYTES", help="output kept per cell")
     a.set_defaults(run=_autograde)
     return p
 

@@ -71,6 +71,12 @@ def nbgrader_config(**course_directory: str) -> Config:
 def nbgrader_api(config: Config):
     """An ``nbgrader.apps.NbGraderAPI`` for ``config`` (imported lazily: nbgrader is slow to import)."""
     use_environment_bin()
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    # nbgrader 0.9.6 creates submissions in a way SQLAlchemy 2 warns about; the rows are right.
+    warnings.filterwarnings("ignore", message=".*not in session.*", category=SAWarning)
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 

@@ -1,19 +1,31 @@
-"""Grading results: one row per student, notebook and graded test cell, and the CSV they go to."""
+"""Grading results: rows, their statuses, a transactional store, and the CSV written from it.
+
+Every submission's rows are written in one SQLite transaction together with the digest of
+what was graded; ``grades.csv`` is then rewritten from the store and swapped in whole. So a
+grader killed in the middle of a batch loses only the submission it was working on, a second
+run finishes the batch without a missing or duplicated row, and an unchanged submission is
+recognised and skipped.
+"""
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass, fields
+import os
+import sqlite3
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 # What a row's status means; the message column says why in a sentence.
 STATUSES = {
     "ok": "the test cell passed: full marks",
-    "partial": "the test cell gave partial credit",
-    "failed": "the test cell ran and a check failed",
-    "error": "the notebook could not be run to the end (crash, dead kernel)",
+    "failed": "the test cell ran and a check failed, or the code under test raised an error",
+    "timeout": "the test cell, or the notebook, ran out of time",
+    "error": "the kernel died or could not run the test cell (crash, memory limit)",
+    "tampered": "the submission interfered with grading or changed protected cells; see the message",
     "invalid": "the file is not a gradable notebook of this lesson",
     "missing": "no notebook was submitted",
 }
+SANDBOXED = "bwrap"
+UNSANDBOXED = "none (--no-sandbox)"
 
 
 @dataclass(frozen=True)
@@ -27,30 +39,73 @@ class Row:
     max_score: float
     status: str            # a key of STATUSES
     message: str
+    sandbox: str = SANDBOXED
 
 
 COLUMNS = [f.name for f in fields(Row)]
 
 
-def status_for(score: float, max_score: float) -> str:
-    """``ok`` for full marks, ``failed`` for none, ``partial`` in between."""
-    if score >= max_score:
-        return "ok"
-    return "failed" if score <= 0 else "partial"
-
-
-def write_csv(rows: list[Row], path: Path) -> None:
-    """Write ``rows`` to ``path`` with a header row, sorted by student, notebook and cell order."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(asdict(row))
-
-
 def read_csv(path: Path) -> list[Row]:
-    """Read rows written by :func:`write_csv`."""
+    """Read rows written by :meth:`ResultStore.write_csv`."""
     with open(path, newline="", encoding="utf-8") as f:
         return [Row(**{**r, "score": float(r["score"]), "max_score": float(r["max_score"])})
                 for r in csv.DictReader(f)]
+
+
+class ResultStore:
+    """The output folder's ``results.db``: rows per submission, and what was graded."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        self.db.executescript("""
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS rows (student TEXT, lesson TEXT, notebook TEXT, exercise TEXT,
+                score REAL, max_score REAL, status TEXT, message TEXT, sandbox TEXT, position INTEGER,
+                PRIMARY KEY (lesson, student, notebook, exercise));
+            CREATE TABLE IF NOT EXISTS graded (lesson TEXT, student TEXT, notebook TEXT, digest TEXT,
+                PRIMARY KEY (lesson, student, notebook));
+        """)
+
+    def digest(self, lesson: str, student: str, notebook: str) -> str | None:
+        """The digest recorded when this submission was last graded, or None."""
+        found = self.db.execute("SELECT digest FROM graded WHERE lesson=? AND student=? AND notebook=?",
+                                (lesson, student, notebook)).fetchone()
+        return found[0] if found else None
+
+    def record(self, lesson: str, student: str, notebook: str, digest: str, rows: list[Row]) -> None:
+        """Replace this submission's rows and digest, all in one transaction."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM rows WHERE lesson=? AND student=? AND notebook=?", (lesson, student, notebook))
+            self.db.executemany("INSERT INTO rows VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                [(*astuple(r), i) for i, r in enumerate(rows)])
+            self.db.execute("INSERT OR REPLACE INTO graded VALUES (?,?,?,?)", (lesson, student, notebook, digest))
+
+    def keep_only(self, lesson: str, students: set[str]) -> None:
+        """Forget results of ``lesson`` for students no longer in the submissions folder."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table in ("rows", "graded"):
+                stale = [s for (s,) in self.db.execute(f"SELECT DISTINCT student FROM {table} WHERE lesson=?", (lesson,))
+                         if s not in students]
+                self.db.executemany(f"DELETE FROM {table} WHERE lesson=? AND student=?", [(lesson, s) for s in stale])
+
+    def rows(self, lesson: str | None = None) -> list[Row]:
+        """Every row (of one lesson), by lesson, student, notebook and cell order."""
+        query = "SELECT student, lesson, notebook, exercise, score, max_score, status, message, sandbox FROM rows"
+        args: tuple = ()
+        if lesson:
+            query, args = query + " WHERE lesson=?", (lesson,)
+        return [Row(*r) for r in self.db.execute(query + " ORDER BY lesson, student, notebook, position", args)]
+
+    def write_csv(self, path: Path) -> None:
+        """Write every row to ``path`` atomically (a complete file or the previous one)."""
+        partial = path.with_name(f".{path.name}.part")
+        with open(partial, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            writer.writerows(astuple(r) for r in self.rows())
+        os.replace(partial, path)
+
+    def close(self) -> None:
+        self.db.close()

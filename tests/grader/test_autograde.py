@@ -95,7 +95,7 @@ def test_softmax_without_max_shift_keeps_visible_points_and_loses_hidden_ones(gr
 
 @pytest.mark.slow
 @pytest.mark.parametrize("student, status, words", [
-    ("corrupt_json", "invalid", "not a Jupyter notebook"),
+    ("corrupt_json", "invalid", "is not valid JSON"),
     ("empty_file", "invalid", "is empty"),
     ("not_this_lesson", "invalid", "none of this lesson's exercises"),
     ("no_notebook", "missing", "no 07_cross_entropy.ipynb was submitted"),

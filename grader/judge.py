@@ -1,0 +1,81 @@
+"""Judge a test cell in the grader's own process: the student's reports against the reference's.
+
+The student's kernel sent data only (see :mod:`dlcourse.observe`); the tolerances come from
+the test's source (:class:`grader.rewrite.CheckSpec`), the expected values from the reference
+solution's run, and the comparison is :func:`dlcourse.checks.compare`, the same one the test
+cells use in a notebook. Nothing the student's code did can change any of the three.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dlcourse.checks import compare
+from dlcourse.observe import decode
+from grader.execute import CellRun
+from grader.lesson import TestCell
+
+
+@dataclass(frozen=True)
+class Verdict:
+    score: float
+    status: str       # ok, failed, error, timeout, tampered (see grader.results.STATUSES)
+    message: str
+
+
+def _label(index: int, total: int, name: str | None) -> str:
+    return f"check {index + 1} of {total}" + (f" ({name})" if name else "")
+
+
+def _error_text(error: str) -> str:
+    if error.startswith("NotImplementedError") and error.rstrip().endswith(":"):
+        return "NotImplementedError: the answer still raises it: the exercise is not done yet"
+    return error
+
+
+def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict:
+    """Score one test cell.
+
+    Args:
+        test: the test cell as the lesson wrote it (points, hidden or not, check options).
+        reference: the reference solution's reports for this cell, in order.
+        run: what the student's kernel did with the cell (None if it never ran).
+
+    Returns:
+        Full points when every report matches the reference within the check's tolerance
+        and the cell raised nothing; else 0 with a status and a message that names the
+        failing check without revealing a hidden test's source or expected values.
+    """
+    fail = lambda status, message: Verdict(0.0, status, message)  # noqa: E731
+    if run is None or run.status == "not_run":
+        return fail("error", "the test cell was not run")
+    if run.status == "timeout":
+        return fail("timeout", run.error or "the test cell ran out of time")
+    if run.status in ("died", "memory"):
+        return fail("error", run.error or "the kernel died while running the test cell")
+    reports, total = run.observations, len(reference)
+    for i, expected in enumerate(reference):
+        label = _label(i, total, expected.get("name"))
+        if i >= len(reports):
+            if run.error:
+                done = f" after {i} of {total} checks passed" if i else ""
+                return fail("failed", f"{_error_text(run.error)}{done}")
+            return fail("tampered", f"the test cell reported {i} of its {total} checks and raised nothing: "
+                                    "the grader's check was replaced or bypassed")
+        report = reports[i]
+        if not isinstance(report, dict) or report.get("site") != expected["site"]:
+            return fail("tampered", f"{label}: the reports of the checks were forged or out of order")
+        if "error" in report:
+            return fail("failed", f"{label}: {str(report['error'])[:300]}")
+        try:
+            got = decode(report.get("value"))
+        except (ValueError, TypeError) as error:
+            return fail("tampered", f"{label}: the report is malformed ({error})")
+        spec = test.specs[expected["site"]]
+        difference = compare(got, decode(expected["value"]), reveal=not test.hidden, **spec.compare_options())
+        if difference:
+            return fail("failed", f"{label}: {difference}")
+    if len(reports) > total:
+        return fail("tampered", f"the test cell reported {len(reports)} checks, but it has {total}")
+    if run.error:
+        return fail("failed", f"{_error_text(run.error)} (after its checks)")
+    return Verdict(test.points, "ok", "")

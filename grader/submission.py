@@ -1,0 +1,183 @@
+"""From a submitted file to the job the sandbox runs: check it, sanitize it, plan it.
+
+Sanitizing uses nbgrader's own preprocessors (as ``nbgrader autograde`` does): duplicated
+grade ids are dropped, cells of the wrong type are retyped, locked and test cells are restored
+from the gradebook and deleted ones added back. On top of that the grader puts every test
+cell back right after its exercise, records what the student changed in protected cells, and
+chooses the cells to run (:mod:`grader.plan`).
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.execute import ExecutionJob
+from grader.lesson import LessonNotebook, is_answer_cell, is_test_cell, nbgrader_meta
+from grader.plan import cells_to_run
+from grader.sandbox import Limits
+
+MAX_EXTRA_FILES_BYTES = 20_000_000
+
+
+class Ungradable(Exception):
+    """A submission that cannot be graded; ``status`` is ``invalid`` or ``missing``."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNode:
+    """Read a submitted notebook, or raise :class:`Ungradable` saying why it cannot be graded."""
+    if not path.exists():
+        others = sorted(p.name for p in path.parent.glob("*.ipynb")) if path.parent.is_dir() else []
+        hint = f" (found {', '.join(others)}: was it renamed?)" if others else ""
+        raise Ungradable("missing", f"no {path.name} was submitted{hint}")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise Ungradable("invalid", f"{path.name} is empty: save the notebook in Jupyter and submit it again")
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise Ungradable("invalid", f"{path.name} is not a text file, so it cannot be a notebook") from None
+    except json.JSONDecodeError as error:
+        raise Ungradable("invalid", f"{path.name} is not valid JSON ({error}); it may have been cut short "
+                                    "or edited by hand") from None
+    if not isinstance(data, dict) or not ({"cells", "worksheets"} & set(data)):
+        raise Ungradable("invalid", f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as error:  # nbformat raises several types for a document that is not a notebook
+        raise Ungradable("invalid", f"{path.name} is not a Jupyter notebook ({type(error).__name__}: "
+                                    f"{str(error)[:200]})") from None
+    ids = {t.grade_id for t in notebook.tests}
+    found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
+    if not found & (ids | set(notebook.answers)):
+        raise Ungradable("invalid", f"{path.name} holds none of this lesson's exercises: "
+                                    "is it another lesson's notebook?")
+    return nb
+
+
+def find_submitted(folder: Path, notebook: LessonNotebook) -> Path:
+    """The submitted file of ``notebook`` in a student's lesson folder.
+
+    The expected name first; failing that, a single other ``.ipynb`` in the folder (a
+    renamed notebook) is taken, and its contents decide whether it is this lesson's.
+    """
+    expected = folder / f"{notebook.name}.ipynb"
+    if expected.exists() or not folder.is_dir():
+        return expected
+    others = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    return others[0] if len(others) == 1 else expected
+
+
+def protected_changes(nb, release: nbformat.NotebookNode) -> list[str]:
+    """Locked and test cells the student deleted, duplicated, retyped or edited (by grade id)."""
+    expected = {nbgrader_meta(c)["grade_id"]: c for c in release.cells if nbgrader_meta(c).get("locked")}
+    seen: dict[str, int] = {}
+    changes = []
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in expected:
+            seen[grade_id] = seen.get(grade_id, 0) + 1
+            original = expected[grade_id]
+            if cell.cell_type != original.cell_type:
+                changes.append(f"{grade_id} was turned into a {cell.cell_type} cell")
+            elif cell.source.strip() != original.source.strip():
+                changes.append(f"{grade_id} was edited")
+    changes += [f"{g} was deleted" for g in expected if g not in seen]
+    changes += [f"{g} appears {n} times" for g, n in seen.items() if n > 1]
+    return changes
+
+
+def sanitize(nb, resources: dict, config) -> nbformat.NotebookNode:
+    """Apply nbgrader's autograde sanitizing preprocessors (with the course's configuration)."""
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                        OverwriteKernelspec)
+
+    nb = copy.deepcopy(nb)
+    for preprocessor in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = preprocessor(config=config).preprocess(nb, resources)
+    return nb
+
+
+def restore_test_positions(nb, release) -> bool:
+    """Move each test cell back right after the graded cell that precedes it in the release.
+
+    Returns:
+        True when some test cell had to move.
+    """
+    order = [nbgrader_meta(c).get("grade_id") for c in release.cells]
+    tests = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if is_test_cell(c)}
+    before = [nbgrader_meta(c).get("grade_id") for c in nb.cells]
+    cells = [c for c in nb.cells if not is_test_cell(c)]
+    for grade_id in [g for g in order if g in tests]:
+        anchor_index = -1
+        for previous in reversed(order[:order.index(grade_id)]):
+            positions = [i for i, c in enumerate(cells) if previous and nbgrader_meta(c).get("grade_id") == previous]
+            if positions:
+                anchor_index = positions[0]
+                break
+        cells.insert(anchor_index + 1, tests[grade_id])
+    nb.cells = cells
+    return before != [nbgrader_meta(c).get("grade_id") for c in nb.cells]
+
+
+@dataclass
+class Prepared:
+    """A sanitized submission and the job that runs it."""
+    student: str
+    notebook: LessonNotebook
+    sanitized: nbformat.NotebookNode       # what the student submitted, made gradable
+    job: ExecutionJob
+    evidence: list[str] = field(default_factory=list)   # protected cells the student changed
+    notes: list[str] = field(default_factory=list)      # things worth telling (moved cells...)
+
+
+def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, bytes],
+             limits: Limits) -> ExecutionJob:
+    """Build the job: test cells rewritten to report, and the cells grading needs (see grader.plan)."""
+    released = {c.get("id"): c.source for c in release.cells if c.cell_type == "code"}
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    required = []
+    for position, i in enumerate(code):
+        cell = nb.cells[i]
+        unchanged_lesson_cell = released.get(cell.get("id")) == cell.source
+        required.append(position == 0 or is_answer_cell(cell) or is_test_cell(cell) or not unchanged_lesson_cell)
+    run = [i for i, keep in zip(code, cells_to_run([nb.cells[i].source for i in code], required)) if keep]
+    executed = copy.deepcopy(nb)
+    tests = []
+    for i, cell in enumerate(executed.cells):
+        if is_test_cell(cell):
+            cell.source = notebook.test(nbgrader_meta(cell)["grade_id"]).rewritten
+            tests.append(i)
+    return ExecutionJob(key, json.loads(json.dumps(executed)), run, tests, files, limits)
+
+
+def prepare(student: str, path: Path, notebook: LessonNotebook, release, resources: dict, config,
+            files: dict[str, bytes], limits: Limits) -> Prepared:
+    """Read, sanitize and plan one submission; raises :class:`Ungradable`."""
+    submitted = read_submission(path, notebook)
+    evidence = protected_changes(submitted, release)
+    try:
+        nb = sanitize(submitted, resources, config)
+    except Exception as error:  # nbgrader refuses notebooks whose grading metadata is broken
+        raise Ungradable("invalid", f"the notebook's grading metadata is damaged ({type(error).__name__}: "
+                                    f"{str(error)[:200]}); start again from the released lesson") from None
+    notes = []
+    if restore_test_positions(nb, release):
+        notes.append("test cells were moved back after their exercises")
+    if path.name != f"{notebook.name}.ipynb":
+        notes.append(f"graded {path.name} as {notebook.name}.ipynb")
+    extra, budget = {}, MAX_EXTRA_FILES_BYTES
+    for other in sorted(path.parent.iterdir()):
+        if other.is_file() and other.suffix != ".ipynb" and other.stat().st_size <= budget:
+            extra[other.name] = other.read_bytes()
+            budget -= len(extra[other.name])
+    job = plan_job(f"{student}/{notebook.name}", nb, release, notebook, {**extra, **files}, limits)
+    return Prepared(student, notebook, nb, job, evidence, notes)

@@ -1,0 +1,218 @@
+"""A corpus of attacks on the grader, each appended to lesson 07's first answer cell.
+
+Every attack rides on the same wrong answers (:data:`WRONG`); graded by our grader it must
+score no more than those wrong answers without the attack. ``python -m grader.bench`` also
+counts how many of them fool plain ``nbgrader autograde``.
+"""
+from __future__ import annotations
+
+from tests.lessons.wrong_answers.wrong_07_cross_entropy import WRONG_ANSWERS
+
+# Wrong answers that return plausible values (not exceptions), so an attack has something to pass off.
+WRONG = {
+    "ex07_1_softmax_answer": WRONG_ANSWERS["ex07_1_softmax_answer"]["no max shift"],
+    "ex07_2_log_softmax_answer": WRONG_ANSWERS["ex07_2_log_softmax_answer"]["forgets the shift inside the log"],
+    "ex07_3_nll_loss_answer": WRONG_ANSWERS["ex07_3_nll_loss_answer"]["sum instead of mean"],
+    "ex07_4_cross_entropy_answer": WRONG_ANSWERS["ex07_4_cross_entropy_answer"]["softmax applied twice"],
+    "ex07_5_cross_entropy_grad_answer": WRONG_ANSWERS["ex07_5_cross_entropy_grad_answer"]["forgets to divide by the batch size"],
+}
+CARRIER = "ex07_1_softmax_answer"
+
+FINDER = """
+import os as _os
+def _find(*names, limit=200000):
+    found, seen, start = [], 0, _os.getcwd()
+    roots = [start]
+    for up in range(5):
+        roots.append(_os.path.abspath(_os.path.join(start, *[".."] * (up + 1))))
+    for root in dict.fromkeys(roots):
+        for folder, dirs, files in _os.walk(root):
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr", ".venv", "site-packages", ".git")]
+            seen += len(files)
+            found += [_os.path.join(folder, f) for f in files if any(f.endswith(n) for n in names)]
+            if seen > limit:
+                return found
+    return found
+"""
+
+ATTACKS = {
+    "numpy_allclose_always_true": """
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, dtype=bool)
+""",
+    "numpy_testing_silenced": """
+import numpy.testing
+numpy.testing.assert_allclose = lambda *a, **k: None
+numpy.testing.assert_array_equal = lambda *a, **k: None
+""",
+    "torch_oracles_replaced": """
+import torch, torch.nn.functional as F
+def _as_torch(fn):
+    return lambda x, *a, **k: torch.as_tensor(fn(x.detach().numpy() if hasattr(x, "detach") else x))
+torch.softmax = _as_torch(lambda x: softmax(x))
+torch.log_softmax = _as_torch(lambda x: log_softmax(x))
+F.cross_entropy = lambda z, t, **k: torch.as_tensor(cross_entropy(z.detach().numpy(), t.numpy()))
+F.nll_loss = lambda lp, t, **k: torch.as_tensor(nll_loss(lp.detach().numpy(), t.numpy()))
+""",
+    "builtins_import_hijacked": """
+import builtins, types
+_real_import = builtins.__import__
+_fake = types.ModuleType("dlcourse")
+_fake.expect_close = _fake.expect_equal = lambda *a, **k: None
+def _import(name, *args, **kwargs):
+    return _fake if name == "dlcourse" else _real_import(name, *args, **kwargs)
+builtins.__import__ = _import
+""",
+    "sys_modules_replaced": """
+import sys, types
+_fake = types.ModuleType("dlcourse")
+_fake.expect_close = _fake.expect_equal = lambda *a, **k: None
+sys.modules["dlcourse"] = _fake
+""",
+    "compare_helper_redefined": """
+import dlcourse.checks
+dlcourse.checks.compare = lambda *a, **k: None
+""",
+    "package_checks_redefined": """
+import dlcourse
+dlcourse.expect_close = dlcourse.expect_equal = lambda *a, **k: None
+""",
+    "input_transformer_blanks_tests": """
+def _blank(lines):
+    text = "".join(lines)
+    return [] if ("expect_close" in text or "__dlcourse_observe__" in text) else lines
+get_ipython().input_transformers_cleanup.append(_blank)
+""",
+    "ast_transformer_drops_checks": """
+import ast
+class _Drop(ast.NodeTransformer):
+    def visit_Expr(self, node):
+        call = node.value
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") in ("expect_close", "expect_equal", "__dlcourse_observe__"):
+            return ast.Pass()
+        return self.generic_visit(node)
+get_ipython().ast_transformers.append(_Drop())
+""",
+    "exception_handler_swallows_failures": """
+get_ipython().set_custom_exc((BaseException,), lambda shell, etype, evalue, tb, tb_offset=None: None)
+""",
+    "observe_replaced_by_silence": """
+import dlcourse.observe
+dlcourse.observe.observe = lambda *a, **k: None
+__dlcourse_observe__ = lambda *a, **k: None
+import builtins
+builtins.__dlcourse_observe__ = lambda *a, **k: None
+""",
+    "forged_reports_published": """
+from IPython.display import publish_display_data
+from dlcourse.observe import MIME, encode
+import numpy as np
+def _forge(*args, **kwargs):
+    for site in range(40):
+        publish_display_data({MIME: {"site": site, "name": None, "value": encode(np.zeros(3))}})
+get_ipython().events.register("post_run_cell", lambda result: _forge())
+""",
+    "display_publisher_muted": """
+import IPython.display, IPython.core.display_functions
+IPython.display.publish_display_data = lambda *a, **k: None
+IPython.core.display_functions.publish_display_data = lambda *a, **k: None
+""",
+    "lying_array_results": """
+import numpy as np
+class _Liar(np.ndarray):
+    def __eq__(self, other): return np.ones(self.shape, dtype=bool)
+    def __sub__(self, other): return np.zeros(self.shape)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return np.ones(np.broadcast(*[np.asarray(i) for i in inputs]).shape, dtype=bool) \\
+            if ufunc in (np.isclose, np.equal, np.less_equal) else NotImplemented
+_wrong_softmax = softmax
+def softmax(logits):
+    return np.asarray(_wrong_softmax(logits)).view(_Liar)
+""",
+    "lying_scalar_results": """
+class _LyingNumber(float):
+    def __eq__(self, other): return True
+    def __sub__(self, other): return 0.0
+    def __rsub__(self, other): return 0.0
+    def __abs__(self): return 0.0
+_wrong_nll = nll_loss
+def nll_loss(log_probs, targets):
+    return _LyingNumber(_wrong_nll(log_probs, targets))
+""",
+    "test_inputs_clipped": """
+import numpy as np
+_real_array = np.array
+def _clipped(obj, *args, **kwargs):
+    out = _real_array(obj, *args, **kwargs)
+    return np.clip(out, -50, 50) if out.dtype.kind == "f" else out
+np.array = _clipped
+""",
+    "reads_reference_from_disk": FINDER + """
+import json
+for path in _find("07_cross_entropy.ipynb"):
+    try:
+        nb = json.load(open(path))
+    except Exception:
+        continue
+    for cell in nb.get("cells", []):
+        source = "".join(cell.get("source", ""))
+        if "BEGIN SOLUTION" in source and cell.get("cell_type") == "code":
+            exec(source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
+""",
+    "writes_gradebook_and_results": FINDER + """
+import sqlite3
+for db in _find("gradebook.db", "results.db"):
+    try:
+        con = sqlite3.connect(db)
+        con.execute("UPDATE grade SET auto_score = 1000")
+        con.execute("UPDATE rows SET score = max_score, status = 'ok'")
+        con.commit()
+    except Exception:
+        pass
+for csv in _find("grades.csv"):
+    try:
+        open(csv, "a").write("attacker,07_cross_entropy,07_cross_entropy,ex07_1_softmax_small_cases,100,1,ok,,bwrap\\n")
+    except Exception:
+        pass
+""",
+    "os_exit_before_every_test": """
+import os
+get_ipython().events.register("pre_run_cell", lambda info: os._exit(0) if "observe" in info.raw_cell or "expect_" in info.raw_cell else None)
+""",
+    "sys_exit_before_every_test": """
+import sys
+def _leave(info):
+    if "observe" in info.raw_cell or "expect_" in info.raw_cell:
+        raise SystemExit(0)
+get_ipython().events.register("pre_run_cell", _leave)
+""",
+    "kills_its_parent": """
+import os, signal
+try:
+    os.kill(os.getppid(), signal.SIGKILL)
+except Exception:
+    pass
+""",
+    "forked_process_edits_results_later": FINDER + """
+import os, time
+if os.fork() == 0:
+    time.sleep(8)
+    for path in _find("grades.csv", "07_cross_entropy.html", "gradebook.db"):
+        try:
+            open(path, "w").write("attacker was here")
+        except Exception:
+            pass
+    os._exit(0)
+""",
+    "detects_the_grader_environment": """
+import os, sys
+_grading = ("NBGRADER_EXECUTION" in os.environ or os.getuid() != 0 or "__dlcourse_observe__" in globals()
+            or not os.path.exists(os.path.expanduser("~/.bashrc")))
+if _grading:
+    import numpy as np, dlcourse, dlcourse.checks
+    np.allclose = lambda *a, **k: True
+    dlcourse.checks.compare = lambda *a, **k: None
+    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+""",
+}
