@@ -45,12 +45,11 @@ def _encode(data: Any) -> Any:
     if data is None or isinstance(data, str):
         return data
     if isinstance(data, np.ndarray):
-        array = np.ascontiguousarray(data)
-        if array.dtype.name not in DTYPES:
-            raise TypeError(f"an array of dtype {array.dtype} cannot be compared")
-        little = array.astype(array.dtype.newbyteorder("<"), copy=False)
-        return {"ndarray": {"dtype": array.dtype.name, "shape": list(array.shape),
-                            "b64": base64.b64encode(little.tobytes()).decode("ascii")}}
+        if data.dtype.name not in DTYPES:
+            raise TypeError(f"an array of dtype {data.dtype} cannot be compared")
+        little = data.astype(data.dtype.newbyteorder("<"), copy=False)
+        return {"ndarray": {"dtype": data.dtype.name, "shape": list(data.shape),
+                            "b64": base64.b64encode(little.tobytes(order="C")).decode("ascii")}}
     if isinstance(data, list):
         return {"list": [_encode(v) for v in data]}
     if isinstance(data, dict):

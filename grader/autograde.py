@@ -91,7 +91,9 @@ class _Batch:
 
     def digest(self, path: Path, notebook: LessonNotebook) -> str:
         content = path.read_bytes() if path.is_file() else b"<missing>"
-        return hashlib.sha256(content + reference_key(notebook).encode() + repr(self.limits).encode()).hexdigest()
+        # Everything that could change a grade: the file, the reference, the limits (not the thread count).
+        limits = {k: v for k, v in self.limits.__dict__.items() if k != "threads"}
+        return hashlib.sha256(content + reference_key(notebook).encode() + repr(limits).encode()).hexdigest()
 
     def _gradebook_submission(self, student: str) -> None:
         from nbgrader.api import Gradebook

@@ -30,6 +30,7 @@ def is_answer_cell(cell) -> bool:
 @dataclass(frozen=True)
 class TestCell:
     """An autograded test cell as the lesson's author wrote it."""
+    __test__ = False  # not a pytest class
     grade_id: str
     points: float
     hidden: bool

@@ -103,6 +103,12 @@ def sanitize(nb, resources: dict, config) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     for preprocessor in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
         nb, resources = preprocessor(config=config).preprocess(nb, resources)
+        if preprocessor is DeduplicateIds:
+            # DeduplicateIds leaves an empty "nbgrader" dict on duplicates, on which
+            # OverwriteCells.add_missing_task_cells raises KeyError (nbgrader 0.9.6).
+            for cell in nb.cells:
+                if cell.metadata.get("nbgrader") == {}:
+                    del cell.metadata["nbgrader"]
     return nb
 
 

@@ -1,0 +1,107 @@
+"""The pieces of judging: rewriting test cells, the wire format, the plan of cells, the verdicts."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlcourse.observe import decode, encode
+from grader.course import CourseError, lesson_ids
+from grader.execute import CellRun
+from grader.judge import judge
+from grader.lesson import TestCell, load_lesson
+from grader.plan import cells_to_run
+from grader.rewrite import OBSERVE, rewrite_test_cell
+
+
+def test_checks_become_observations_without_the_oracle():
+    cell = rewrite_test_cell(
+        "from dlcourse import expect_close\nfor s in range(3):\n"
+        "    expect_close(f(s), torch.softmax(t, -1).numpy(), rtol=1e-9, name=f'seed {s}')\n"
+        "expect_equal(g().shape, (2, 3))")
+    assert "torch.softmax" not in cell.source and "(2, 3)" not in cell.source
+    assert f"{OBSERVE}(0, f(s), f'seed {{s}}')" in cell.source and f"{OBSERVE}(1, g().shape, None)" in cell.source
+    assert [s.kind for s in cell.specs] == ["expect_close", "expect_equal"]
+    assert cell.specs[0].compare_options() == {"rtol": 1e-9, "exact": False}
+    assert cell.specs[1].compare_options() == {"exact": True}
+
+
+@pytest.mark.parametrize("source, words", [
+    ("assert f(1) == 2", "bare assert"),
+    ("expect_close(f(1), 2, rtol=tol)", "must be a literal"),
+    ("expect_close(f(1), 2, 1e-3)", "takes (actual, expected)"),
+    ("expect_close(f(1), 2, decimals=3)", "no option"),
+    ("print(f(1))", "at least one"),
+    ("expect_close(f(1)", "not valid Python"),
+])
+def test_test_cells_the_grader_could_not_judge_are_refused(source, words):
+    with pytest.raises(CourseError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        rewrite_test_cell(source)
+
+
+@pytest.mark.parametrize("lesson", lesson_ids())
+def test_every_lessons_test_cells_can_be_judged(lesson):
+    for notebook in load_lesson(lesson):
+        assert notebook.tests and all(t.specs for t in notebook.tests)
+
+
+@pytest.mark.parametrize("value", [np.arange(6.0).reshape(2, 3), np.float32(1.5), 3, True, "relu", None,
+                                   [np.zeros(2), np.ones(3)], {"m": np.ones(2), "step": 4},
+                                   np.array([np.nan, np.inf]), np.arange(4, dtype=np.int16)])
+def test_wire_format_round_trips(value):
+    from dlcourse.checks import as_data, compare
+
+    assert compare(decode(encode(value)), as_data(value), exact=True, check_dtype=True) is None
+
+
+@pytest.mark.parametrize("payload", [
+    {"ndarray": {"dtype": "object", "shape": [1], "b64": ""}},
+    {"ndarray": {"dtype": "float64", "shape": [2], "b64": "AAAA"}},
+    {"ndarray": {"dtype": "float64", "shape": [-1], "b64": ""}},
+    {"pickle": "gASV"}, {"list": [1, 2]}, 42, {"a": 1, "b": 2},
+])
+def test_malformed_reports_are_refused(payload):
+    with pytest.raises(ValueError):
+        decode(payload)
+
+
+def test_plan_runs_what_grading_needs_and_skips_demonstrations():
+    sources = ["import numpy as np", "data = np.load('big.npy')\nmodel = train(data)",
+               "CLASSES = ['cat', 'dog']", "def f(x):\n    return CLASSES[x]", "plot(model)", "%timeit f(0)",
+               "expect_equal(f(0), 'cat')"]
+    required = [True, False, False, True, False, False, True]
+    assert cells_to_run(sources, required) == [True, False, True, True, False, False, True]
+    chained = ["import numpy as np", "a = 1", "b = a + 1", "def f():\n    return b"]
+    assert cells_to_run(chained, [True, False, False, True]) == [True, True, True, True]
+    mutated = ["x = {}", "x['k'] = 1", "def f():\n    return x"]
+    assert cells_to_run(mutated, [False, False, True]) == [True, True, True]
+
+
+TEST = TestCell("ex_test", 2.0, True, "src", "rewritten",
+                rewrite_test_cell("expect_close(f(1), 1.0)\nexpect_close(f(2), 2.0, rtol=1e-3, name='two')").specs)
+REFERENCE = [{"site": 0, "name": None, "value": encode(1.0)}, {"site": 1, "name": "two", "value": encode(2.0)}]
+
+
+def _run(*reports, status="ok", error=None):
+    return CellRun(0, status, error, [], list(reports))
+
+
+def test_verdicts():
+    ok = judge(TEST, REFERENCE, _run(*REFERENCE))
+    assert (ok.score, ok.status) == (2.0, "ok")
+    close = dict(REFERENCE[1], value=encode(2.001))
+    assert judge(TEST, REFERENCE, _run(REFERENCE[0], close)).status == "ok", "the test's own tolerance applies"
+    wrong = judge(TEST, REFERENCE, _run(REFERENCE[0], dict(REFERENCE[1], value=encode(2.5))))
+    assert (wrong.score, wrong.status) == (0.0, "failed") and wrong.message.startswith("check 2 of 2 (two)")
+    assert "expected" not in wrong.message and "2.0" not in wrong.message, "hidden values stay hidden"
+    raised = judge(TEST, REFERENCE, _run(REFERENCE[0], error="ValueError: bad shape"))
+    assert raised.status == "failed" and "ValueError: bad shape after 1 of 2 checks passed" in raised.message
+    assert judge(TEST, REFERENCE, _run(REFERENCE[0])).status == "tampered", "a missing report without an error"
+    assert judge(TEST, REFERENCE, _run(*REFERENCE, REFERENCE[0])).status == "tampered", "an extra report"
+    assert judge(TEST, REFERENCE, _run(REFERENCE[1], REFERENCE[0])).status == "tampered", "reports out of order"
+    forged = dict(REFERENCE[0], value={"pickle": "gASV"})
+    assert judge(TEST, REFERENCE, _run(forged, REFERENCE[1])).status == "tampered"
+    assert judge(TEST, REFERENCE, _run(status="timeout", error="too slow")).status == "timeout"
+    assert judge(TEST, REFERENCE, _run(status="memory", error="too big")).status == "error"
+    assert judge(TEST, REFERENCE, None).status == "error"
+    todo = judge(TEST, REFERENCE, _run(error="NotImplementedError: "))
+    assert "not done yet" in todo.message
