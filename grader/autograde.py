@@ -18,6 +18,7 @@ import nbformat
 
 from grader.course import CourseError, check_lesson, nbgrader_api, nbgrader_config
 from grader.execute import CellRun, ExecutionJob, ExecutionResult, run_job
+from grader.feedback import FeedbackWriter, write_problem_feedback
 from grader.judge import Verdict, judge
 from grader.lesson import LessonNotebook, companion_files, is_test_cell, load_lesson, nbgrader_meta
 from grader.reference import reference_key, reference_reports
@@ -73,6 +74,7 @@ class _Batch:
         self.references = {nb.name: reference_reports(nb, self.files, limits, out / "reference")
                            for nb in self.notebooks}
         self.store = ResultStore(out / "results.db")
+        self.feedback = FeedbackWriter(self.config)
         self.sandbox_label = SANDBOXED if limits.sandbox else UNSANDBOXED
 
     def _register_lesson(self) -> None:
@@ -114,8 +116,6 @@ class _Batch:
             for grade in gb.find_submission_notebook(notebook.name, self.lesson, student).grades:
                 grade.auto_score, grade.needs_manual_grade = 0, False
             gb.db.commit()
-        from grader.feedback import write_problem_feedback
-
         write_problem_feedback(self.out / "feedback" / student / self.lesson / f"{notebook.name}.html",
                                student, self.lesson, notebook.name, problem.status, problem.message)
         return [Row(student, self.lesson, notebook.name, t.grade_id, 0.0, t.points, problem.status,
@@ -152,9 +152,8 @@ class _Batch:
             _atomic_write(autograded / name, content)
         _atomic_write(autograded / f"{notebook.name}.ipynb", nbformat.writes(graded).encode())
         self._save_grades(graded, student, notebook)
-        feedback = self.api.generate_feedback(self.lesson, student, force=True)
-        if not feedback["success"]:
-            self.report(f"warning: no feedback for {student}: {feedback.get('error', '')[-300:]}")
+        self.feedback.write(graded, rows, self.resources(student, notebook),
+                            self.out / "feedback" / student / self.lesson / f"{notebook.name}.html")
         return rows
 
     def _save_grades(self, graded, student: str, notebook: LessonNotebook) -> None:
@@ -236,7 +235,8 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
         rows = batch.finalize(prepared, result)
         batch.store.record(lesson, prepared.student, prepared.notebook.name, digest, rows)
         score, total = sum(r.score for r in rows), sum(r.max_score for r in rows)
-        report(f"{prepared.student}: {score:g} / {total:g} in {result.seconds:.1f} s")
+        cells = sum(run.seconds for run in result.cells.values())
+        report(f"{prepared.student}: {score:g} / {total:g} in {result.seconds:.1f} s (its cells {cells:.2f} s)")
     batch.store.keep_only(lesson, set(students))
     batch.store.write_csv(out / "grades.csv")
     rows = batch.store.rows(lesson)
