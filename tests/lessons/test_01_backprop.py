@@ -1,0 +1,157 @@
+"""Lesson 01: the reference answers against independent oracles (torch.autograd, torch.nn.init,
+finite differences) on many random inputs, and the lesson's claims about initialisation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tests.support.notebooks import reference_namespace
+
+LESSON = "01_backprop"
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return reference_namespace(LESSON)
+
+
+def _close(a, b, rtol=1e-10, atol=1e-12):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_relu_backward_matches_autograd(ref, seed):
+    r = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in r.integers(1, 6, size=int(r.integers(1, 4))))
+    x = r.integers(-3, 4, size=shape).astype(np.float64) * r.choice([1.0, 0.37])   # exact zeros included
+    dout = r.normal(size=shape)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(dout))
+    got = ref["relu_backward"](dout, x)
+    assert got.shape == x.shape and got.dtype == x.dtype
+    _close(got, xt.grad.numpy(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(20))
+def test_linear_backward_matches_autograd(ref, seed, dtype):
+    r = np.random.default_rng(1000 + seed)
+    n, d, m = (int(v) for v in r.integers(1, 12, size=3))
+    x, w, b, dout = (r.normal(size=s).astype(dtype) for s in [(n, d), (d, m), (m,), (n, m)])
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    (ts[0] @ ts[1] + ts[2]).backward(torch.tensor(dout))
+    got = ref["linear_backward"](dout, x, w, b)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for g, t in zip(got, ts):
+        assert g.dtype == dtype
+        _close(g, t.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_mse_grad_matches_autograd(ref, seed):
+    r = np.random.default_rng(2000 + seed)
+    shape = tuple(int(v) for v in r.integers(1, 7, size=int(r.integers(1, 4))))
+    p, t = r.normal(scale=10, size=shape), r.normal(size=shape)
+    pt = torch.tensor(p, requires_grad=True)
+    F.mse_loss(pt, torch.tensor(t)).backward()
+    _close(ref["mse_grad"](p, t), pt.grad.numpy(), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_mlp_backward_matches_autograd_and_finite_differences(ref, seed):
+    r = np.random.default_rng(3000 + seed)
+    n, d, h, m = (int(v) for v in r.integers(1, 8, size=4))
+    params = {"w1": r.normal(size=(d, h)), "b1": r.normal(size=h), "w2": r.normal(size=(h, m)), "b2": r.normal(size=m)}
+    x, y = r.normal(size=(n, d)), r.normal(size=(n, m))
+    loss, grads = ref["mlp_backward"](x, y, params)
+
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    torch_loss = F.mse_loss(F.linear(torch.relu(F.linear(torch.tensor(x), p["w1"].T, p["b1"])), p["w2"].T, p["b2"]),
+                            torch.tensor(y))
+    torch_loss.backward()
+    assert isinstance(loss, float)
+    _close(loss, torch_loss.item(), rtol=1e-12)
+    assert set(grads) == set(params)
+    for k in params:
+        assert grads[k].shape == params[k].shape
+        _close(grads[k], p[k].grad.numpy(), rtol=1e-9, atol=1e-12)
+
+    # An oracle that does not share the answer's code: central differences in float64.
+    for k in params:
+        def f(v, k=k):
+            q = {**params, k: v}
+            out = np.maximum(x @ q["w1"] + q["b1"], 0) @ q["w2"] + q["b2"]
+            return float(((out - y) ** 2).mean())
+        numeric = np.zeros_like(params[k])
+        for idx in np.ndindex(*params[k].shape):
+            e = np.zeros_like(params[k])
+            e[idx] = 1e-6
+            numeric[idx] = (f(params[k] + e) - f(params[k] - e)) / 2e-6
+        _close(grads[k], numeric, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_numerical_gradient_matches_autograd(ref, seed):
+    r = np.random.default_rng(4000 + seed)
+    shape = tuple(int(v) for v in r.integers(1, 5, size=int(r.integers(1, 4))))
+    x = r.normal(size=shape)
+    a = r.normal(size=shape)
+
+    def torch_f(v):
+        return torch.logsumexp((v * torch.tensor(a)).flatten(), 0) + (torch.sin(v) * v).sum()
+
+    xt = torch.tensor(x, requires_grad=True)
+    torch_f(xt).backward()
+    before = x.copy()
+    got = ref["numerical_gradient"](lambda v: float(torch_f(torch.tensor(v))), x)
+    assert got.shape == x.shape and got.dtype == np.float64
+    np.testing.assert_array_equal(x, before)
+    _close(got, xt.grad.numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_numerical_gradient_is_second_order_accurate(ref):
+    """Halving h divides the error of the central difference by about 4."""
+    x = np.array([0.3, -1.2])
+    exact = np.exp(x)
+    errs = [np.abs(ref["numerical_gradient"](lambda v: float(np.exp(v).sum()), x, h=h) - exact).max()
+            for h in (1e-2, 5e-3)]
+    assert 3.5 < errs[0] / errs[1] < 4.5
+
+
+@pytest.mark.parametrize("fan_in,fan_out", [(784, 50), (50, 784), (256, 256), (3, 1000)])
+def test_kaiming_init_has_torch_kaiming_normal_scale(ref, fan_in, fan_out):
+    w = ref["kaiming_init"](fan_in, fan_out, np.random.default_rng(fan_in))
+    torch_w = torch.empty(fan_out, fan_in, dtype=torch.float64)      # torch stores (out, in)
+    torch.nn.init.kaiming_normal_(torch_w, mode="fan_in", nonlinearity="relu",
+                                  generator=torch.Generator().manual_seed(0))
+    assert w.shape == (fan_in, fan_out) and w.dtype == np.float64
+    assert w.std() == pytest.approx(torch_w.std().item(), rel=0.05)
+    assert abs(w.mean()) < 4 * w.std() / math.sqrt(w.size)
+    np.testing.assert_array_equal(w, ref["kaiming_init"](fan_in, fan_out, np.random.default_rng(fan_in)))
+
+
+def test_kaiming_keeps_deep_relu_activations_of_order_one(ref):
+    """The lesson's claim: 50 Linear(256, 256)+ReLU layers keep a std of order one with Kaiming."""
+    r = np.random.default_rng(0)
+    a = r.standard_normal((512, 256))
+    for _ in range(50):
+        a = np.maximum(a @ ref["kaiming_init"](256, 256, r), 0)
+    assert 0.2 < a.std() < 5
+
+
+def test_hand_written_gradients_train_the_network(ref):
+    r = np.random.default_rng(0)
+    x = np.linspace(-1, 1, 100)[:, None]
+    y = np.sin(3 * x)
+    params = {"w1": r.standard_normal((1, 32)) * math.sqrt(2), "b1": r.standard_normal(32),
+              "w2": r.standard_normal((32, 1)) * math.sqrt(2 / 32), "b2": np.zeros(1)}
+    first, _ = ref["mlp_backward"](x, y, params)
+    for _ in range(1000):
+        loss, grads = ref["mlp_backward"](x, y, params)
+        for k in params:
+            params[k] -= 0.05 * grads[k]
+    assert loss < 0.1 * first
