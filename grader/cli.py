@@ -39,6 +39,44 @@ def _autograde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from grader.validate import validate
+
+    lesson, checks = validate(args.notebook)
+    width = max(len(c.exercise) for c in checks) if checks else 0
+    for check in checks:
+        print(f"{check.exercise:{width}s}  {'passed' if check.passed else 'FAILED: ' + check.message}")
+    passed = sum(c.passed for c in checks)
+    print(f"{args.notebook} ({lesson.lesson}): {passed} of {len(checks)} exercises pass their visible tests"
+          + ("" if passed == len(checks) else "; hidden tests run when your work is graded"))
+    return 0 if passed == len(checks) else 1
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from grader.collect import collect
+
+    done = collect(args.archive, args.lesson, args.submissions, args.pattern)
+    print(f"collected {len(done.students)} submissions of {args.lesson} into {args.submissions}")
+    for entry in done.unmatched:
+        print(f"  unmatched (no student found in its name, not collected): {entry}")
+    for student, entries in done.duplicates.items():
+        print(f"  duplicate: {student} sent {len(entries) + 1} files; kept the newest, {done.students[student]}; "
+              f"not used: {', '.join(entries)}")
+    for entry in done.too_large:
+        print(f"  too large, not collected: {entry}")
+    for entry in done.ignored:
+        print(f"  ignored system file: {entry}")
+    return 0 if done.students else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from grader.report import report
+
+    page, book = report(args.graded, args.roster)
+    print(f"wrote {page} and {book}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m grader``."""
     p = argparse.ArgumentParser(prog="python -m grader", description="Release and grade the course's lessons.")
@@ -65,6 +103,24 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-processes", type=int, metavar="N", help="processes and threads of a submission")
     limits.add_argument("--max-output", type=int, metavar="BYTES", help="output kept per cell")
     a.set_defaults(run=_autograde)
+
+    v = verbs.add_parser("validate", help="run the visible tests of a notebook, one line per exercise")
+    v.add_argument("notebook", type=Path)
+    v.set_defaults(run=_validate)
+
+    c = verbs.add_parser("collect", help="unpack a zip from a learning-management system into nbgrader's layout")
+    c.add_argument("archive", type=Path)
+    c.add_argument("lesson")
+    c.add_argument("submissions", type=Path)
+    c.add_argument("--pattern", action="append", metavar="REGEX",
+                   help="regular expression with a (?P<student>...) group, matched on each entry's path; "
+                        "repeat to try several (default: <student>/<file>.ipynb and <student>_<anything>.ipynb)")
+    c.set_defaults(run=_collect)
+
+    rp = verbs.add_parser("report", help="write report.html and class_gradebook.csv for a graded folder")
+    rp.add_argument("graded", type=Path)
+    rp.add_argument("--roster", type=Path, help="file listing every student (first column), to find who did not submit")
+    rp.set_defaults(run=_report)
     return p
 
 

@@ -31,6 +31,10 @@ class Ungradable(Exception):
         self.status, self.message = status, message
 
 
+class OtherLesson(Ungradable):
+    """A valid notebook, but none of its exercises belongs to the lesson being graded."""
+
+
 def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNode:
     """Read a submitted notebook, or raise :class:`Ungradable` saying why it cannot be graded."""
     if not path.exists():
@@ -58,8 +62,8 @@ def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNo
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):
-        raise Ungradable("invalid", f"{path.name} holds none of this lesson's exercises: "
-                                    "is it another lesson's notebook?")
+        raise OtherLesson("invalid", f"{path.name} holds none of this lesson's exercises: "
+                                     "is it another lesson's notebook?")
     return nb
 
 
@@ -145,24 +149,29 @@ class Prepared:
     notes: list[str] = field(default_factory=list)      # things worth telling (moved cells...)
 
 
-def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, bytes],
-             limits: Limits) -> ExecutionJob:
-    """Build the job: test cells rewritten to report, and the cells grading needs (see grader.plan)."""
+def planned_cells(nb, release) -> list[int]:
+    """Indices of the code cells grading runs (see :mod:`grader.plan`).
+
+    Required: the first code cell, answers, tests, and every cell that differs from the
+    released lesson (by cell id and source); the rest only if a required cell needs it.
+    """
     released = {c.get("id"): c.source for c in release.cells if c.cell_type == "code"}
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    required = []
-    for position, i in enumerate(code):
-        cell = nb.cells[i]
-        unchanged_lesson_cell = released.get(cell.get("id")) == cell.source
-        required.append(position == 0 or is_answer_cell(cell) or is_test_cell(cell) or not unchanged_lesson_cell)
-    run = [i for i, keep in zip(code, cells_to_run([nb.cells[i].source for i in code], required)) if keep]
+    required = [position == 0 or is_answer_cell(nb.cells[i]) or is_test_cell(nb.cells[i])
+                or released.get(nb.cells[i].get("id")) != nb.cells[i].source for position, i in enumerate(code)]
+    return [i for i, keep in zip(code, cells_to_run([nb.cells[i].source for i in code], required)) if keep]
+
+
+def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, bytes],
+             limits: Limits) -> ExecutionJob:
+    """Build the job: test cells rewritten to report, and the cells grading needs."""
     executed = copy.deepcopy(nb)
     tests = []
     for i, cell in enumerate(executed.cells):
         if is_test_cell(cell):
             cell.source = notebook.test(nbgrader_meta(cell)["grade_id"]).rewritten
             tests.append(i)
-    return ExecutionJob(key, json.loads(json.dumps(executed)), run, tests, files, limits)
+    return ExecutionJob(key, json.loads(json.dumps(executed)), planned_cells(nb, release), tests, files, limits)
 
 
 def prepare(student: str, path: Path, notebook: LessonNotebook, release, resources: dict, config,

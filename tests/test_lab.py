@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,29 +38,43 @@ def _post(url: str) -> dict:
         return json.loads(response.read())
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+@contextmanager
+def start_lab(root: Path, runtime: Path):
+    """Run JupyterLab on ``root`` (loopback, with a token), as `make lab` does; yields its base URL."""
     port = _free_port()
-    runtime = tmp_path_factory.mktemp("jupyter-runtime")
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    settings = runtime / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    # A student's environment: no test-suite settings (quiet progress bars, the Agg backend).
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DLCOURSE_QUIET")}
+    env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTERLAB_SETTINGS_DIR=str(runtime / "user-settings"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-         "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", str(LESSONS)],
+         "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", str(root)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            _get(f"{base}/api/status")
-            break
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("JupyterLab did not start within 60 s")
-    yield base, runtime
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                _get(f"{base}/api/status")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        else:
+            pytest.fail("JupyterLab did not start within 60 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    runtime = tmp_path_factory.mktemp("jupyter-runtime")
+    with start_lab(LESSONS, runtime) as base:
+        yield base, runtime
 
 
 @pytest.mark.slow
