@@ -88,8 +88,8 @@ def test_every_process_is_gone_when_the_run_ends():
 
 
 def test_unsandboxed_runs_are_possible_but_unconfined():
-    seen = _printed(_run(f"REPO = {str(ROOT)!r}\n" + PROBE, short_limits(sandbox=False)))
-    assert seen["solutions"] is True, "without bubblewrap nothing is hidden"
+    probe = f"import json, os\nprint(json.dumps({{'solutions': os.path.exists({str(ROOT / 'solutions')!r})}}))"
+    assert _printed(_run(probe, short_limits(sandbox=False)))["solutions"] is True, "without bubblewrap nothing is hidden"
 
 
 def test_grading_refuses_to_run_unconfined_without_being_asked(monkeypatch):
