@@ -2,7 +2,7 @@
 
 solutions/ is nbgrader's source directory and lessons/ its release directory; everything
 nbgrader writes while grading (gradebook, autograded copies, feedback) goes under the
-git-ignored folder graded/.
+git-ignored folder graded/ (or COURSE_GRADED_DIR).
 """
 import os
 
@@ -13,10 +13,15 @@ c.CourseDirectory.root = root
 c.CourseDirectory.course_id = "dlcourse"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
-c.CourseDirectory.submitted_directory = os.path.join("graded", "submitted")
-c.CourseDirectory.autograded_directory = os.path.join("graded", "autograded")
-c.CourseDirectory.feedback_directory = os.path.join("graded", "feedback")
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "graded", "gradebook.db")
+# The grading folder (gradebook, autograded copies, feedback): graded/ unless COURSE_GRADED_DIR
+# names another output folder of `python -m grader autograde --out DIR`, e.g. to open its
+# submissions in the formgrader: COURSE_GRADED_DIR=DIR COURSE_SUBMISSIONS_DIR=SUBMISSIONS make lab
+graded = os.path.abspath(os.environ.get("COURSE_GRADED_DIR") or os.path.join(root, "graded"))
+c.CourseDirectory.submitted_directory = os.path.abspath(
+    os.environ.get("COURSE_SUBMISSIONS_DIR") or os.path.join(graded, "submitted"))
+c.CourseDirectory.autograded_directory = os.path.join(graded, "autograded")
+c.CourseDirectory.feedback_directory = os.path.join(graded, "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(graded, "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".~lock.*"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

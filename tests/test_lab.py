@@ -39,8 +39,11 @@ def _post(url: str) -> dict:
 
 
 @contextmanager
-def start_lab(root: Path, runtime: Path):
-    """Run JupyterLab on ``root`` (loopback, with a token), as `make lab` does; yields its base URL."""
+def start_lab(root: Path, runtime: Path, extra_env: dict[str, str] | None = None):
+    """Run JupyterLab on ``root`` (loopback, with a token), as `make lab` does; yields its base URL.
+
+    ``extra_env`` adds environment variables (e.g. ``COURSE_GRADED_DIR`` for the formgrader).
+    """
     port = _free_port()
     settings = runtime / "user-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
@@ -48,7 +51,7 @@ def start_lab(root: Path, runtime: Path):
     # A student's environment: no test-suite settings (quiet progress bars, the Agg backend).
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DLCOURSE_QUIET")}
     env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTERLAB_SETTINGS_DIR=str(runtime / "user-settings"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
          "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", str(root)],
