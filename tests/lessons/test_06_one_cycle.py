@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from nbclient import NotebookClient
 
 from tests.support import notebooks as nbs
 
@@ -109,12 +108,7 @@ def test_one_cycle_defaults_are_pytorch_defaults(ref):
 
 @pytest.fixture(scope="module")
 def executed():
-    nb = nbs.read(nbs.solution_path(LESSON))
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(nbs.solution_path(LESSON).parent)}}).execute(
-        env=nbs.kernel_env())
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                     if o.output_type == "stream")
+    return nbs.printed(nbs.lesson_run(LESSON).executed)
 
 
 @pytest.mark.slow

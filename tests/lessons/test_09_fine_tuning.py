@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from nbclient import NotebookClient
 
 from tests.support import notebooks as nbs
 
@@ -131,12 +130,7 @@ def test_replace_head_computes_linear_relu_linear(ref):
 
 @pytest.fixture(scope="module")
 def executed():
-    nb = nbs.read(nbs.solution_path(LESSON))
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(nbs.solution_path(LESSON).parent)}}).execute(
-        env=nbs.kernel_env())
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                     if o.output_type == "stream")
+    return nbs.printed(nbs.lesson_run(LESSON).executed)
 
 
 @pytest.mark.slow

@@ -19,8 +19,7 @@ LESSONS = lesson_ids()
 
 @pytest.fixture(scope="module", params=LESSONS)
 def lesson_run(request):
-    lesson = request.param
-    return lesson, nbs.run_with_probes(lesson, nbs.wrong_answers(lesson))
+    return request.param, nbs.lesson_run(request.param)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import os
 from dataclasses import dataclass, field
@@ -123,6 +124,18 @@ class LessonRun:
     errors: dict[int, str]                 # cell index -> error, for cells of the plain run
     probes: list[Probe]
     executed: nbformat.NotebookNode
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_run(lesson: str) -> LessonRun:
+    """The one execution of a lesson per test session, probed with its wrong answers (cached)."""
+    return run_with_probes(lesson, wrong_answers(lesson))
+
+
+def printed(nb) -> str:
+    """Everything an executed notebook printed (stream outputs), in order."""
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
 
 
 def run_with_probes(lesson: str, wrong: dict[str, dict[str, str]], timeout: int = 300) -> LessonRun:
