@@ -97,7 +97,8 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact: bool, rt
     n_bad, n = int(bad.sum()), bad.size
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         abs_diff = np.where(bad, np.abs(a - e), 0.0)
-        rel_diff = np.where(bad, abs_diff / np.maximum(np.abs(e), np.finfo(float).tiny), 0.0)
+        # relative differences only where the expected value is not zero
+        rel_diff = np.where(bad & (e != 0), abs_diff / np.abs(np.where(e != 0, e, 1)), 0.0)
     finite = np.isfinite(abs_diff)
     worst = np.unravel_index(int(np.argmax(np.where(finite, abs_diff, np.inf))), a.shape)
     where = f" at index {list(map(int, worst))}" if a.ndim else ""
@@ -105,8 +106,9 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact: bool, rt
     if not finite[bad].all():
         parts.append("some are nan or inf where a finite value was expected, or the reverse")
     else:
-        parts.append(f"max abs diff {float(abs_diff.max()):.3g}{where}, "
-                     f"max rel diff {float(rel_diff.max()):.3g}")
+        relative = f", max rel diff {float(rel_diff.max()):.3g}" if (bad & (e != 0)).any() else \
+            (" (where 0 was expected)" if reveal else "")
+        parts.append(f"max abs diff {float(abs_diff.max()):.3g}{where}{relative}")
     if reveal:
         parts.append(f"got {a[worst].item()!r}, expected {e[worst].item()!r}{where}")
     return "; ".join(parts) + f" ({tolerance})"

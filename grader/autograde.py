@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -40,20 +41,50 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _execute_locally(jobs: list[ExecutionJob], workers: int) -> Iterator[ExecutionResult]:
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
-        for future in as_completed([pool.submit(run_job, job) for job in jobs]):
+class _LocalRunner:
+    """Runs jobs in sandboxes on this machine, ``workers`` at a time (threads driving kernels)."""
+
+    def __init__(self, workers: int):
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox")
+        self.futures: set = set()
+
+    def submit(self, job: ExecutionJob) -> None:
+        self.futures.add(self.pool.submit(run_job, job))
+
+    def results(self, wait: bool) -> Iterator[ExecutionResult]:
+        """Results of finished jobs; with ``wait``, of every job, as they finish."""
+        finished = as_completed(list(self.futures)) if wait else [f for f in list(self.futures) if f.done()]
+        for future in finished:
+            self.futures.discard(future)
             yield future.result()
 
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
-def _execute_on_dask(jobs: list[ExecutionJob], address: str) -> Iterator[ExecutionResult]:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
 
-    with Client(address) as client:
-        futures = client.map(run_job, jobs, key=[f"grade-{i}-{job.key}" for i, job in enumerate(jobs)], pure=False)
-        for future in dask_completed(futures):
+class _DaskRunner:
+    """Runs jobs on a ``dask.distributed`` cluster; only results come back here."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.client = Client(address)
+        self.futures = set()
+
+    def submit(self, job: ExecutionJob) -> None:
+        self.futures.add(self.client.submit(run_job, job, key=f"grade-{job.key}-{time.time_ns()}", pure=False))
+
+    def results(self, wait: bool) -> Iterator[ExecutionResult]:
+        from distributed import as_completed as dask_completed
+
+        finished = dask_completed(list(self.futures)) if wait and self.futures else \
+            [f for f in list(self.futures) if f.done()]
+        for future in finished:
+            self.futures.discard(future)
             yield future.result()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class _Batch:
@@ -97,7 +128,7 @@ class _Batch:
         limits = {k: v for k, v in self.limits.__dict__.items() if k != "threads"}
         return hashlib.sha256(content + reference_key(notebook).encode() + repr(limits).encode()).hexdigest()
 
-    def _gradebook_submission(self, student: str) -> None:
+    def gradebook_submission(self, student: str) -> None:
         from nbgrader.api import Gradebook
 
         timestamp = self.api.coursedir.get_existing_timestamp(str(self.submissions / student / self.lesson))
@@ -211,32 +242,40 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
     batch = _Batch(lesson, submissions, out, limits, force, report)
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
     pending: dict[str, tuple[Prepared, str]] = {}
-    for student in students:
-        for notebook in batch.notebooks:
-            path = find_submitted(submissions / student / lesson, notebook)
-            digest = batch.digest(path, notebook)
-            if not force and batch.store.digest(lesson, student, notebook.name) == digest:
-                report(f"{student}: unchanged since it was graded, skipped (use --force to grade it again)")
-                continue
-            batch._gradebook_submission(student)
-            try:
-                prepared = prepare(student, path, notebook, batch.release_of(notebook),
-                                   batch.resources(student, notebook), batch.config, batch.files, limits)
-            except Ungradable as problem:
-                rows = batch.rows_for_problem(student, notebook, problem)
-                batch.store.record(lesson, student, notebook.name, digest, rows)
-                report(f"{student}: {problem.status}: {problem.message}")
-                continue
-            pending[prepared.job.key] = (prepared, digest)
-    jobs = [prepared.job for prepared, _ in pending.values()]
-    results: Iterable[ExecutionResult] = _execute_on_dask(jobs, dask) if dask else _execute_locally(jobs, workers)
-    for result in results:
-        prepared, digest = pending[result.key]
-        rows = batch.finalize(prepared, result)
-        batch.store.record(lesson, prepared.student, prepared.notebook.name, digest, rows)
-        score, total = sum(r.score for r in rows), sum(r.max_score for r in rows)
-        cells = sum(run.seconds for run in result.cells.values())
-        report(f"{prepared.student}: {score:g} / {total:g} in {result.seconds:.1f} s (its cells {cells:.2f} s)")
+    runner = _DaskRunner(dask) if dask else _LocalRunner(workers)
+
+    def finish(results: Iterable[ExecutionResult]) -> None:
+        for result in results:
+            prepared, digest = pending.pop(result.key)
+            rows = batch.finalize(prepared, result)
+            batch.store.record(lesson, prepared.student, prepared.notebook.name, digest, rows)
+            score, total = sum(r.score for r in rows), sum(r.max_score for r in rows)
+            cells = sum(run.seconds for run in result.cells.values())
+            report(f"{prepared.student}: {score:g} / {total:g} in {result.seconds:.1f} s (its cells {cells:.2f} s)")
+
+    try:
+        for student in students:
+            for notebook in batch.notebooks:
+                path = find_submitted(submissions / student / lesson, notebook)
+                digest = batch.digest(path, notebook)
+                if not force and batch.store.digest(lesson, student, notebook.name) == digest:
+                    report(f"{student}: unchanged since it was graded, skipped (use --force to grade it again)")
+                    continue
+                batch.gradebook_submission(student)
+                try:
+                    prepared = prepare(student, path, notebook, batch.release_of(notebook),
+                                       batch.resources(student, notebook), batch.config, batch.files, limits)
+                except Ungradable as problem:
+                    batch.store.record(lesson, student, notebook.name, digest,
+                                       batch.rows_for_problem(student, notebook, problem))
+                    report(f"{student}: {problem.status}: {problem.message}")
+                    continue
+                pending[prepared.job.key] = (prepared, digest)
+                runner.submit(prepared.job)     # runs while the next submissions are prepared
+                finish(runner.results(wait=False))
+        finish(runner.results(wait=True))
+    finally:
+        runner.close()
     batch.store.keep_only(lesson, set(students))
     batch.store.write_csv(out / "grades.csv")
     rows = batch.store.rows(lesson)
