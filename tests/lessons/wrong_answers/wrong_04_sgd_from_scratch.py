@@ -12,12 +12,6 @@ def iterations_per_epoch(n_examples, batch_size, drop_last=False):
         return n_examples // batch_size
     return n_examples // batch_size + 1
 ''',
-        "rounds up through floats": '''
-def iterations_per_epoch(n_examples, batch_size, drop_last=False):
-    if drop_last:
-        return int(n_examples / batch_size)
-    return math.ceil(n_examples / batch_size)
-''',
     },
     "ex04_2_mnist_logistic_answer": {
         "returns probabilities instead of logits": '''
