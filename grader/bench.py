@@ -74,6 +74,23 @@ def _plain_scores(course: Path, lesson: str) -> dict[str, float]:
     return scores
 
 
+def own_execution_seconds(entries: dict, lesson: str) -> float:
+    """Mean seconds to execute a whole submitted notebook once, kernel start included (as nbconvert does)."""
+    from nbclient import NotebookClient
+
+    times = []
+    folder = Path(tempfile.mkdtemp(prefix="bench-own-"))
+    for name in (SOLUTIONS.parent / "lessons" / lesson).iterdir():
+        if name.suffix != ".ipynb":
+            shutil.copy(name, folder / name.name)
+    for nb in list(entries.values())[:2]:
+        started = time.monotonic()
+        NotebookClient(nbformat.from_dict(nb), timeout=600, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(folder)}}).execute()
+        times.append(time.monotonic() - started)
+    return sum(times) / len(times)
+
+
 def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
     """Seconds to start a (sandboxed) kernel and run an empty cell, best of ``repeats``."""
     from grader.execute import CellRun, _execute_cell, _Kernel
@@ -140,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     first_batch = time.monotonic() - started
     one_total, cells = _ours(lesson, submissions, root / "one", 1, warm / "reference")
     all_total, _ = _ours(lesson, submissions, root / "all", cores, warm / "reference")
+    own = own_execution_seconds(entries, lesson)
     sandboxed_floor = kernel_start_floor(True)
     plain_floor = kernel_start_floor(False)
     one, every = one_total / args.n, all_total / args.n
@@ -150,10 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{f'this grader, {cores} workers':44s}{every:16.2f}{plain / every:14.2f}")
     print(f"\nkernel start + empty cell: sandboxed {sandboxed_floor:.2f} s, unsandboxed {plain_floor:.2f} s")
     print(f"first batch in a new output folder (includes the reference run): {first_batch:.1f} s")
+    print(f"the notebook's own execution time (whole notebook, kernel start included): {own:.2f} s; "
+          f"this grader with 1 worker spends {one - own:+.2f} s more per notebook")
     if cells:
-        own = sum(cells) / len(cells)
-        print(f"cells' own execution time per notebook (as graded): {own:.2f} s; "
-              f"overhead per notebook with 1 worker: {one - own:.2f} s")
+        graded = sum(cells) / len(cells)
+        print(f"cells grading runs, per notebook: {graded:.2f} s; grading overhead beyond them "
+              f"(kernel start, sanitizing, judging, feedback): {one - graded:.2f} s")
     if args.attacks:
         _attacks(root, course)
 
