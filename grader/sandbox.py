@@ -205,6 +205,7 @@ def kernel_env(limits: Limits, home: Path) -> dict[str, str]:
         "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_RUNTIME_DIR": str(home / ".jupyter"),
         "PYTHONDONTWRITEBYTECODE": "1", "DLCOURSE_QUIET": "1",
         "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
+        "OMP_WAIT_POLICY": "PASSIVE",
     }
     for name in ("COURSE_DATA_MIRROR", "COURSE_DATA_DIR"):
         if os.environ.get(name):

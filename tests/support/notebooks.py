@@ -98,7 +98,9 @@ def wrong_answers(lesson: str) -> dict[str, dict[str, str]]:
 
 
 def kernel_env() -> dict[str, str]:
-    return {**os.environ, "DLCOURSE_QUIET": "1", "MPLBACKEND": "Agg"}
+    """The environment of kernels the tests start: quiet, no GUI, and OpenMP threads that sleep
+    instead of spinning while they wait (torch slows down many times over on a busy machine otherwise)."""
+    return {**os.environ, "DLCOURSE_QUIET": "1", "MPLBACKEND": "Agg", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def error_of(cell) -> str | None:
