@@ -85,7 +85,12 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact: bool, rt
         return None
     a = actual.astype(np.complex128 if np.iscomplexobj(actual) else np.float64)
     e = expected.astype(np.complex128 if np.iscomplexobj(expected) else np.float64)
-    if exact:
+    if actual.dtype.kind in "iub" and expected.dtype.kind in "iub":
+        # integers compare exactly (as float64, numbers above 2**53 would look equal)
+        same = actual.dtype.kind == expected.dtype.kind or "u" not in (actual.dtype.kind, expected.dtype.kind)
+        bad = (actual != expected) if same else (actual.astype(object) != expected.astype(object))
+        tolerance = "integers compare exactly"
+    elif exact:
         bad = ~((a == e) | (np.isnan(a) & np.isnan(e)))
         tolerance = "exact match"
     else:

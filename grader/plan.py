@@ -19,16 +19,51 @@ _TRANSFORMER = TransformerManager()
 
 @lru_cache(maxsize=4096)
 def _names(source: str) -> tuple[frozenset[str], frozenset[str], bool]:
-    """(names read, names assigned at top level, parses?) of a cell's code (IPython syntax allowed)."""
+    """(global names read before the cell assigns them, names assigned at top level, parses?).
+
+    Reads are global: a function's parameters and locals, and comprehension variables, are
+    not reads of the notebook's names. IPython syntax (magics, ``!``) is allowed.
+    """
     try:
         tree = ast.parse(_TRANSFORMER.transform_cell(source))
     except (SyntaxError, ValueError):
         return frozenset(), frozenset(), False
-    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    assigned: set[str] = set()
-    for statement in tree.body:
-        assigned |= _assigned(statement)
-    return frozenset(read), frozenset(assigned), True
+    free: set[str] = set()
+    bound: set[str] = set()
+    _visit(tree.body, free, bound)
+    return frozenset(free), frozenset(bound), True
+
+
+def _global_loads(node: ast.AST, local: frozenset[str] = frozenset()) -> set[str]:
+    """Names a node reads from the notebook's namespace (not its own locals or parameters)."""
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in local else set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = node.args
+        params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        stored = {x.id for b in body for x in ast.walk(b) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
+        local = local | params | stored
+    elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        local = local | {x.id for g in node.generators for x in ast.walk(g.target) if isinstance(x, ast.Name)}
+    return set().union(*[_global_loads(child, local) for child in ast.iter_child_nodes(node)])
+
+
+def _visit(statements: list[ast.stmt], free: set[str], bound: set[str]) -> None:
+    """Walk statements in order: a name is free if it is read before the cell assigns it."""
+    for statement in statements:
+        if isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try)):
+            header = [getattr(statement, "iter", None), getattr(statement, "test", None),
+                      *[item.context_expr for item in getattr(statement, "items", [])]]
+            free.update(set().union(*[_global_loads(h) for h in header if h is not None]) - bound)
+            bound.update(_targets(statement))
+            for block in ("body", "orelse", "finalbody"):
+                _visit(getattr(statement, block, []), free, bound)
+            for handler in getattr(statement, "handlers", []):
+                _visit(handler.body, free, bound)
+        else:
+            free.update(_global_loads(statement) - bound)
+            bound.update(_assigned(statement))
 
 
 def _root(node: ast.AST) -> str | None:
@@ -37,8 +72,8 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _assigned(statement: ast.stmt) -> set[str]:
-    """Names a top-level statement binds or mutates (``x = ``, ``x.a = ``, ``x[i] += ``, def, import...)."""
+def _targets(statement: ast.stmt) -> set[str]:
+    """Names a statement binds or mutates itself (``x = ``, ``x.a = ``, ``x[i] += ``, def, import, for x)."""
     names: set[str] = set()
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         names.add(statement.name)
@@ -48,9 +83,7 @@ def _assigned(statement: ast.stmt) -> set[str]:
     targets: list[ast.AST] = []
     if isinstance(statement, ast.Assign):
         targets = statement.targets
-    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
-        targets = [statement.target]
-    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
         targets = [statement.target]
     elif isinstance(statement, (ast.With, ast.AsyncWith)):
         targets = [item.optional_vars for item in statement.items if item.optional_vars is not None]
@@ -59,10 +92,20 @@ def _assigned(statement: ast.stmt) -> set[str]:
             root = _root(node) if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred, ast.Name)) else None
             if root:
                 names.add(root)
-    # Compound statements at top level (if / for / with / try) may bind in their bodies.
-    for child in ast.iter_child_nodes(statement):
-        if isinstance(child, ast.stmt):
-            names |= _assigned(child)
+    return names
+
+
+def _assigned(statement: ast.stmt) -> set[str]:
+    """Names a top-level statement binds or mutates, in the bodies of its loops and branches too
+    (not in the bodies of the functions or classes it defines: those are their own scope)."""
+    names = _targets(statement)
+    if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.stmt):
+                names |= _assigned(child)
+        for handler in getattr(statement, "handlers", []):
+            for child in handler.body:
+                names |= _assigned(child)
     return names
 
 
@@ -75,8 +118,9 @@ def cells_to_run(sources: list[str], required: list[bool]) -> list[bool]:
 
     Returns:
         For each cell, whether grading runs it: the required cells, plus every earlier
-        optional cell that assigns a name a running cell reads (transitively). A cell
-        with a star import, or one that cannot be parsed, is kept whenever it could matter.
+        optional cell that assigns a name a running cell reads before assigning it itself
+        (transitively). A cell with a star import, or one that cannot be parsed, is kept
+        whenever it could matter.
     """
     run = list(required)
     parsed = [_names(s) for s in sources]

@@ -38,6 +38,10 @@ def test_compare_accepts_close_values_and_describes_differences():
     assert compare(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) is None, "nan equals nan"
     assert "nan or inf" in compare(np.array([np.nan, 1.0]), np.array([0.5, 1.0]))
     assert compare(np.array(3), np.array(3.0 + 1e-9), exact=True) is not None
+    big = np.array([2**53 + 1], dtype=np.int64)
+    assert compare(big, big - 1) is not None, "integers beyond float64's precision still differ"
+    assert compare(np.array([2**63 + 5], dtype=np.uint64), np.array([-1])) is not None
+    assert compare(np.array([True, False]), np.array([1, 0])) is None
 
 
 def test_compare_walks_lists_and_dicts():

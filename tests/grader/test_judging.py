@@ -74,6 +74,10 @@ def test_plan_runs_what_grading_needs_and_skips_demonstrations():
     assert cells_to_run(chained, [True, False, False, True]) == [True, True, True, True]
     mutated = ["x = {}", "x['k'] = 1", "def f():\n    return x"]
     assert cells_to_run(mutated, [False, False, True]) == [True, True, True]
+    # a test that builds its own x does not need the lesson's x; a function's locals are not globals
+    scoped = ["x = big_training_run()", "def train(model):\n    x = 1\n    return model(x)",
+              "x = rng.normal()\nexpect_close(f(x), 1.0)", "for seed in range(3):\n    y = seed\n    g(y)"]
+    assert cells_to_run(scoped, [False, False, True, True]) == [False, False, True, True]
 
 
 TEST = TestCell("ex_test", 2.0, True, "src", "rewritten",

@@ -66,47 +66,6 @@ def test_lesson_is_shaped_as_the_course_style_says(lesson):
         assert f"Exercise {lesson[:2].lstrip('0')}.{number}" in markdown, f"exercise {answer} is announced"
 
 
-def _read_before_written(source: str) -> set[str]:
-    """Names a cell reads before it assigns them (statement by statement, into loop and if bodies)."""
-    from IPython.core.inputtransformer2 import TransformerManager
-    from grader.plan import _assigned
-
-    free: set[str] = set()
-    bound: set[str] = set()
-
-    def loads(node, local=frozenset()) -> set[str]:
-        """Global names a node reads: not parameters, locals of functions or comprehension variables."""
-        if isinstance(node, ast.Name):
-            return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in local else set()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            a = node.args
-            params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x}
-            body = node.body if isinstance(node.body, list) else [node.body]
-            stored = {x.id for b in body for x in ast.walk(b) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
-            local = local | params | stored
-        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            local = local | {x.id for g in node.generators for x in ast.walk(g.target) if isinstance(x, ast.Name)}
-        return set().union(*[loads(child, local) for child in ast.iter_child_nodes(node)])
-
-    def visit(statements):
-        for stmt in statements:
-            if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try)):
-                header = [getattr(stmt, "iter", None), getattr(stmt, "test", None),
-                          *[item.context_expr for item in getattr(stmt, "items", [])]]
-                free.update(set().union(*[loads(h) for h in header if h is not None]) - bound)
-                bound.update(_assigned(stmt) - set().union(*[_assigned(b) for b in stmt.body]))
-                for block in ("body", "orelse", "finalbody"):
-                    visit(getattr(stmt, block, []))
-                for handler in getattr(stmt, "handlers", []):
-                    visit(handler.body)
-            else:
-                free.update(loads(stmt) - bound)
-                bound.update(_assigned(stmt))
-
-    visit(ast.parse(TransformerManager().transform_cell(source)).body)
-    return free
-
-
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_test_cells_do_not_clobber_what_the_lesson_uses_later(lesson):
     """A name the lesson defines, a test cell reassigns, and a later lesson cell reads is a bug
@@ -126,8 +85,8 @@ def test_test_cells_do_not_clobber_what_the_lesson_uses_later(lesson):
         for later in cells[i + 1:]:
             if nbs.is_test(later):
                 continue
-            assigned = _names(later.source)[1]
-            hit = clobbered & defined_before & _read_before_written(later.source)
+            reads, assigned, _ = _names(later.source)
+            hit = clobbered & defined_before & reads
             if hit:
                 problems.append(f"{nbs.grade_id(test)} reassigns {sorted(hit)}, read later by a lesson cell")
                 clobbered -= hit
