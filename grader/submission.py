@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.validator import MissingIDFieldWarning
 
 from grader.execute import ExecutionJob
 from grader.lesson import LessonNotebook, is_answer_cell, is_test_cell, nbgrader_meta
@@ -55,10 +57,14 @@ def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNo
     if not isinstance(data, dict) or not ({"cells", "worksheets"} & set(data)):
         raise Ungradable("invalid", f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # old formats have no cell ids; they get them below
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nb = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several types for a document that is not a notebook
         raise Ungradable("invalid", f"{path.name} is not a Jupyter notebook ({type(error).__name__}: "
                                     f"{str(error)[:200]})") from None
+    for position, cell in enumerate(nb.cells):
+        cell.setdefault("id", f"cell-{position}")
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):

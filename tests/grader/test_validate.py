@@ -49,7 +49,8 @@ def test_a_failing_check_is_quoted(tmp_path):
     assert done.returncode == 1
     line = next(l for l in done.stdout.splitlines() if l.startswith("ex07_3_nll_loss"))
     assert "FAILED: AssertionError: two rows, targets [0, 1]" in line and "expected 0.458" in line
-    assert "4 of 5 exercises" in done.stdout
+    assert "ex07_4_cross_entropy       FAILED" in done.stdout, "cross_entropy calls nll_loss"
+    assert "3 of 5 exercises" in done.stdout
 
 
 def test_a_file_that_is_not_a_course_notebook_is_refused(tmp_path):
