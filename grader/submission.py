@@ -63,14 +63,23 @@ def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNo
     except Exception as error:  # nbformat raises several types for a document that is not a notebook
         raise Ungradable("invalid", f"{path.name} is not a Jupyter notebook ({type(error).__name__}: "
                                     f"{str(error)[:200]})") from None
-    for position, cell in enumerate(nb.cells):
-        cell.setdefault("id", f"cell-{position}")
+    _give_ids(nb)
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):
         raise OtherLesson("invalid", f"{path.name} holds none of this lesson's exercises: "
                                      "is it another lesson's notebook?")
     return nb
+
+
+def _give_ids(nb) -> None:
+    """Give every cell without an id (old formats, cells nbgrader restored) a unique one."""
+    taken = {cell.get("id") for cell in nb.cells}
+    for position, cell in enumerate(nb.cells):
+        if not cell.get("id"):
+            cell["id"] = next(f"cell-{position}-{n}" for n in range(len(nb.cells) + 1)
+                              if f"cell-{position}-{n}" not in taken)
+            taken.add(cell["id"])
 
 
 def find_submitted(folder: Path, notebook: LessonNotebook) -> Path:
@@ -119,6 +128,7 @@ def sanitize(nb, resources: dict, config) -> nbformat.NotebookNode:
             for cell in nb.cells:
                 if cell.metadata.get("nbgrader") == {}:
                     del cell.metadata["nbgrader"]
+    _give_ids(nb)
     return nb
 
 
