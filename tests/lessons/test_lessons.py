@@ -60,6 +60,8 @@ def test_lesson_is_shaped_as_the_course_style_says(lesson):
     assert 8 <= len(questions) + 1 <= 15, f"8 to 15 questions, found {len(questions)} numbered ones"
     assert any(c.cell_type == "markdown" and nbs.nbgrader_meta(c).get("solution") and nbs.nbgrader_meta(c).get("grade")
                for c in nb.cells), "at least one question is answered in a manually graded cell"
+    drawing = [c for c in nb.cells if c.cell_type == "code" and ("plt." in c.source or ".plot(" in c.source)]
+    assert len(drawing) >= 3, "plots a learner would rather look at than read"
     exercises = nbs.exercises(nb)
     assert len(exercises) >= 3
     for number, answer in enumerate(exercises, start=1):
