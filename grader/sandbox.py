@@ -97,20 +97,20 @@ def leased_uid():
     raise RuntimeError("every sandbox uid is in use")
 
 
-def _processes_of(uid: int) -> list[int]:
-    pids = []
+def _proc_files(name: str):
+    """``(pid, text)`` of ``/proc/<pid>/<name>`` for every process still there when read."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                status = (entry / "status").read_text()
+                yield int(entry.name), (entry / name).read_text()
             except OSError:
                 continue
-            for line in status.splitlines():
-                if line.startswith("Uid:"):
-                    if int(line.split()[1]) == uid:
-                        pids.append(int(entry.name))
-                    break
-    return pids
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Processes whose real uid is ``uid``."""
+    return [pid for pid, status in _proc_files("status")
+            if any(line.startswith("Uid:") and int(line.split()[1]) == uid for line in status.splitlines())]
 
 
 def kill_uid(uid: int, rounds: int = 50) -> None:
@@ -150,15 +150,10 @@ def resident_mb(uid: int | None, root_pid: int | None) -> float:
 
 
 def _descendants(root: int) -> set[int]:
+    """``root`` and every process below it."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
+    for pid, stat in _proc_files("stat"):
+        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(pid)
     found, todo = set(), [root]
     while todo:
         pid = todo.pop()
