@@ -8,7 +8,7 @@ import pytest
 from grader.sandbox import UID_RANGE, _processes_of
 from tests.grader.attacks import ATTACKS, CARRIER, WRONG
 from tests.support.grading import grade_batch, total
-from tests.support.submissions import answered, digest_tree
+from tests.support.submissions import answered
 
 LESSON = "07_cross_entropy"
 
