@@ -11,7 +11,7 @@ RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
 MIRROR := $(wildcard $(CURDIR)/../shared/data)
 export COURSE_DATA_MIRROR ?= $(MIRROR)
 
-.PHONY: setup lab test lessons workbooks bench clean
+.PHONY: setup lab formgrader test lessons workbooks clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: setup
 	$(RUN) $(BIN)/jupyter lab $(LAB_FLAGS) lessons/
+
+# For instructors: JupyterLab on the whole course, where nbgrader's formgrader finds nbgrader_config.py.
+formgrader: setup
+	$(RUN) $(BIN)/jupyter lab $(LAB_FLAGS) .
 
 test: setup
 	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)
