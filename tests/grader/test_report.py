@@ -61,3 +61,18 @@ def test_report_of_an_empty_folder_says_what_to_do(tmp_path):
     done = subprocess.run([sys.executable, "-m", "grader", "report", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 2 and "grade a batch" in done.stderr
+
+
+@pytest.mark.slow
+def test_report_renders_in_a_browser(graded):
+    from grader.report import report
+    from tests.support.browser import chromium_page
+
+    page_path, _ = report(graded)
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with chromium_page() as page:
+        page.goto(page_path.as_uri())
+        images = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+        page.screenshot(path=str(artifacts / "class-report.png"), full_page=True)
+    assert len(images) == 4 and all(width > 100 for width in images), "every plot decodes and shows"
