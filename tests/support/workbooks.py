@@ -18,3 +18,27 @@ def formula_cells(path: Path) -> dict[str, dict[str, str]]:
 def recalculated(path: Path) -> dict[str, dict[str, object]]:
     """``{sheet: {cell: value}}`` after LibreOffice recalculated every formula of ``path``."""
     return recalculated_values(path)
+
+
+def assert_cells_match(values: dict, expected: dict, rel: float = 1e-9) -> None:
+    """Every expected cell holds what Python computed: a number within ``rel``, a string, or blank ("")."""
+    import pytest
+
+    for sheet, cells in expected.items():
+        for ref, want in cells.items():
+            got = values[sheet].get(ref)
+            if want == "":
+                assert got in (None, ""), f"{sheet}!{ref} should be blank, got {got!r}"
+            elif isinstance(want, str):
+                assert got == want, f"{sheet}!{ref}: {got!r} vs {want!r}"
+            else:
+                assert isinstance(got, (int, float)), f"{sheet}!{ref} holds {got!r}, expected a number"
+                assert got == pytest.approx(float(want), rel=rel, abs=1e-12), f"{sheet}!{ref}: {got} vs {want}"
+
+
+def assert_every_formula_matches(path: Path, values: dict, expected: dict) -> None:
+    """The checked cells are exactly the workbook's formula cells, and each matches Python."""
+    formulas = formula_cells(path)
+    assert {s: set(c) for s, c in formulas.items()} == {s: set(c) for s, c in expected.items()}, \
+        "every formula cell is checked, and every checked cell is a live formula"
+    assert_cells_match(values, expected)

@@ -7,7 +7,7 @@ import torch
 from openpyxl import load_workbook
 
 from tests.support import notebooks as nbs
-from tests.support.workbooks import formula_cells, recalculated
+from tests.support.workbooks import assert_cells_match, assert_every_formula_matches, recalculated
 from workbooks import collab_filter as wb_module
 from workbooks.__main__ import SOLUTIONS
 
@@ -110,16 +110,6 @@ def _col(n: int) -> str:
     return get_column_letter(n)
 
 
-def _check(values, expected) -> None:
-    for sheet, cells in expected.items():
-        for ref, want in cells.items():
-            got = values[sheet].get(ref)
-            if want == "":
-                assert got in (None, ""), f"{sheet}!{ref} should be blank, got {got!r}"
-            else:
-                assert got == pytest.approx(float(want), rel=1e-9, abs=1e-12), f"{sheet}!{ref}: {got} vs {want}"
-
-
 @pytest.fixture(scope="module")
 def values():
     return recalculated(PATH)
@@ -128,11 +118,7 @@ def values():
 @pytest.mark.slow
 def test_every_formula_cell_matches_python(values):
     wb = load_workbook(PATH)
-    expected = expected_values(wb)
-    formulas = formula_cells(PATH)
-    assert {s: set(c) for s, c in formulas.items()} == {s: set(c) for s, c in expected.items()}, \
-        "every formula cell is checked, and every checked cell is a live formula"
-    _check(values, expected)
+    assert_every_formula_matches(PATH, values, expected_values(wb))
 
 
 @pytest.mark.slow
@@ -157,7 +143,7 @@ def test_predictions_follow_changed_inputs(tmp_path):
     wb["bias"][f"B{wb_module.Y_HI_ROW}"] = 5.25
     changed = tmp_path / "changed.xlsx"
     wb.save(changed)
-    _check(recalculated(changed), expected_values(load_workbook(changed)))
+    assert_cells_match(recalculated(changed), expected_values(load_workbook(changed)))
 
 
 def test_layout_inputs_chart_and_no_movielens():

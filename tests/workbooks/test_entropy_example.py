@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.support import notebooks as nbs
-from tests.support.workbooks import formula_cells, recalculated
+from tests.support.workbooks import assert_every_formula_matches, recalculated
 from workbooks import entropy_example as wb_module
 from workbooks.__main__ import SOLUTIONS
 
@@ -56,17 +56,7 @@ def values():
 
 @pytest.mark.slow
 def test_every_formula_cell_matches_python(values):
-    expected = expected_values(values)
-    formulas = formula_cells(PATH)
-    assert {s: set(c) for s, c in formulas.items()} == {s: set(c) for s, c in expected.items()}, \
-        "every formula cell is checked, and every checked cell is a live formula"
-    for sheet, cells in expected.items():
-        for ref, want in cells.items():
-            got = values[sheet][ref]
-            if isinstance(want, str):
-                assert got == want, f"{sheet}!{ref}"
-            else:
-                assert got == pytest.approx(float(want), rel=1e-9, abs=1e-12), f"{sheet}!{ref}: {got} vs {want}"
+    assert_every_formula_matches(PATH, values, expected_values(values))
 
 
 @pytest.mark.slow
