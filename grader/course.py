@@ -6,7 +6,6 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -35,14 +34,6 @@ def check_lesson(lesson: str) -> str:
 def source_notebooks(lesson: str) -> list[Path]:
     """The nbgrader source notebooks of a lesson (usually one, ``<lesson>.ipynb``)."""
     return sorted((SOLUTIONS / check_lesson(lesson)).glob("*.ipynb"))
-
-
-def test_cells(notebook: Path | nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The autograded test cells of a notebook (nbgrader grade cells that are code, not answers)."""
-    nb = nbformat.read(notebook, as_version=4) if isinstance(notebook, Path) else notebook
-    return [cell for cell in nb.cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
-            and not cell.metadata["nbgrader"].get("solution")]
 
 
 def use_environment_bin() -> None:
