@@ -210,7 +210,7 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
     """Grade every submission of ``lesson`` in ``submissions`` and write the results to ``out``.
 
     Args:
-        lesson: lesson id, e.g. ``"07_cross_entropy"``.
+        lesson: lesson id, e.g. ``"02_cross_entropy"``.
         submissions: folder in nbgrader's layout ``<student>/<lesson>/<notebook>.ipynb``.
         out: output folder: ``grades.csv``, ``feedback/<student>/<lesson>/<notebook>.html``,
             ``autograded/``, ``gradebook.db`` (nbgrader's), ``results.db`` and ``reference/``.

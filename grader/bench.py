@@ -1,11 +1,11 @@
 """Benchmark: plain ``nbgrader autograde`` against this grader, side by side, on one machine.
 
-``python -m grader.bench [--lesson 07_cross_entropy] [-n 8] [--attacks]`` builds N submissions of
+``python -m grader.bench [--lesson 02_cross_entropy] [-n 8] [--attacks]`` builds N submissions of
 a real lesson (three in four with the reference answers, one in four untouched), grades them with plain
 nbgrader (one ``nbgrader autograde`` command, as an instructor runs it) and with this grader
 (one worker, then all cores), and prints seconds per submission, the kernel-start floor, the
 speed-ups and the overhead per notebook over the cells' own execution time. ``--attacks`` also
-grades the attack corpus of ``tests/grader/attacks.py`` (lesson 07) with both graders and
+grades the attack corpus of ``tests/grader/attacks.py`` (lesson 02) with both graders and
 counts how many attacks scored more than the same wrong answers without the attack.
 """
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _ours(lesson: str, submissions: Path, out: Path, workers: int, reference: Pa
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m grader.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--lesson", default="07_cross_entropy")
+    parser.add_argument("--lesson", default="02_cross_entropy")
     parser.add_argument("-n", type=int, default=8, help="number of submissions (default 8)")
     parser.add_argument("--attacks", action="store_true", help="also count the attacks that fool each grader")
     parser.add_argument("--lessons", action="store_true",
@@ -210,7 +210,7 @@ def _attacks(root: Path, course: Path) -> None:
     from tests.grader.attacks import ATTACKS, CARRIER, WRONG
     from tests.support.submissions import answered
 
-    lesson = "07_cross_entropy"
+    lesson = "02_cross_entropy"
     entries = {"wrong_baseline": answered(lesson, WRONG)}
     entries.update({f"attack_{name}": answered(lesson, {**WRONG, CARRIER: WRONG[CARRIER] + "\n" + code})
                     for name, code in ATTACKS.items()})

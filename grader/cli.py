@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(run=_release)
 
     a = verbs.add_parser("autograde", help="grade a folder of submissions of one lesson")
-    a.add_argument("lesson", help="lesson id, e.g. 07_cross_entropy")
+    a.add_argument("lesson", help="lesson id, e.g. 02_cross_entropy")
     a.add_argument("submissions", type=Path, help="folder laid out as <student>/<lesson>/<notebook>.ipynb")
     a.add_argument("--out", type=Path, default=Path("graded"),
                    help="output folder for grades.csv and feedback/ (default: graded/)")

@@ -13,7 +13,7 @@ from tests.support.browser import chromium_page
 from tests.support.submissions import answered
 from tests.test_lab import TOKEN, start_lab
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 ARTIFACTS = ROOT / "artifacts"
 
 

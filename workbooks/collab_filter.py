@@ -1,4 +1,4 @@
-"""collab_filter.xlsx: collaborative filtering on a tiny synthetic ratings table (lesson 02).
+"""collab_filter.xlsx: collaborative filtering on a tiny synthetic ratings table (lesson 06).
 
 The ratings are NOT MovieLens (which may not be redistributed): 15 made-up users rate 15
 made-up films, drawn from a seeded generator with some gaps. Latent factors are found by
@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 
 from workbooks.sheet import header, mark_input, number_format, save, title
 
-OUTPUT = "02_embeddings/collab_filter.xlsx"
+OUTPUT = "06_embeddings/collab_filter.xlsx"
 N_USERS = N_FILMS = 15
 N_FACTORS = 5
 SEED = 2024

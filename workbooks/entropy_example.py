@@ -1,4 +1,4 @@
-"""entropy_example.xlsx: softmax, shift invariance, sigmoid and cross-entropy for one image (lesson 07).
+"""entropy_example.xlsx: softmax, shift invariance, sigmoid and cross-entropy for one image (lesson 02).
 
 Every sheet lists the five classes in rows 5-9 with column sums in row 10; inputs (yellow)
 are the logits ``softmax!B5:B9``, the true class ``softmax!B12``, the shift ``shifted!B12``
@@ -13,7 +13,7 @@ from openpyxl.chart import BarChart, Reference
 
 from workbooks.sheet import header, mark_input, number_format, save, title
 
-OUTPUT = "07_cross_entropy/entropy_example.xlsx"
+OUTPUT = "02_cross_entropy/entropy_example.xlsx"
 CLASSES = ["cat", "dog", "plane", "fish", "building"]
 LOGITS = [2.0, 3.5, -1.0, 0.5, -2.5]
 TRUE_CLASS = "dog"

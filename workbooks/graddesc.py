@@ -1,4 +1,4 @@
-"""graddesc.xlsx: fitting y = a*x + b by SGD, momentum, RMSProp and Adam, one example per row (lesson 05).
+"""graddesc.xlsx: fitting y = a*x + b by SGD, momentum, RMSProp and Adam, one example per row (lesson 04).
 
 No macros: every step is a row and the epochs are unrolled as blocks of rows, so the whole
 run is live formulas. Layout, the same on every optimizer sheet:
@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from workbooks.sheet import header, mark_input, number_format, save, title
 
-OUTPUT = "05_optimizers/graddesc.xlsx"
+OUTPUT = "04_optimizers/graddesc.xlsx"
 
 # The data: y = TRUE_A * x + TRUE_B on N_DATA integer x's drawn with DATA_SEED.
 TRUE_A, TRUE_B = 2.0, 30.0

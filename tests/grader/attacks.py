@@ -1,4 +1,4 @@
-"""A corpus of attacks on the grader, each appended to lesson 07's first answer cell.
+"""A corpus of attacks on the grader, each appended to lesson 02's first answer cell.
 
 Every attack rides on the same wrong answers (:data:`WRONG`); graded by our grader it must
 score no more than those wrong answers without the attack. ``python -m grader.bench`` also
@@ -6,17 +6,17 @@ counts how many of them fool plain ``nbgrader autograde``.
 """
 from __future__ import annotations
 
-from tests.lessons.wrong_answers.wrong_07_cross_entropy import WRONG_ANSWERS
+from tests.lessons.wrong_answers.wrong_02_cross_entropy import WRONG_ANSWERS
 
 # Wrong answers that return plausible values (not exceptions), so an attack has something to pass off.
 WRONG = {
-    "ex07_1_softmax_answer": WRONG_ANSWERS["ex07_1_softmax_answer"]["no max shift"],
-    "ex07_2_log_softmax_answer": WRONG_ANSWERS["ex07_2_log_softmax_answer"]["forgets the shift inside the log"],
-    "ex07_3_nll_loss_answer": WRONG_ANSWERS["ex07_3_nll_loss_answer"]["sum instead of mean"],
-    "ex07_4_cross_entropy_answer": WRONG_ANSWERS["ex07_4_cross_entropy_answer"]["softmax applied twice"],
-    "ex07_5_cross_entropy_grad_answer": WRONG_ANSWERS["ex07_5_cross_entropy_grad_answer"]["forgets to divide by the batch size"],
+    "ex02_1_softmax_answer": WRONG_ANSWERS["ex02_1_softmax_answer"]["no max shift"],
+    "ex02_2_log_softmax_answer": WRONG_ANSWERS["ex02_2_log_softmax_answer"]["forgets the shift inside the log"],
+    "ex02_3_nll_loss_answer": WRONG_ANSWERS["ex02_3_nll_loss_answer"]["sum instead of mean"],
+    "ex02_4_cross_entropy_answer": WRONG_ANSWERS["ex02_4_cross_entropy_answer"]["softmax applied twice"],
+    "ex02_5_cross_entropy_grad_answer": WRONG_ANSWERS["ex02_5_cross_entropy_grad_answer"]["forgets to divide by the batch size"],
 }
-CARRIER = "ex07_1_softmax_answer"
+CARRIER = "ex02_1_softmax_answer"
 
 FINDER = """
 import os as _os
@@ -150,7 +150,7 @@ np.array = _clipped
 """,
     "reads_reference_from_disk": FINDER + """
 import json
-for path in _find("07_cross_entropy.ipynb"):
+for path in _find("02_cross_entropy.ipynb"):
     try:
         nb = json.load(open(path))
     except Exception:
@@ -172,7 +172,7 @@ for db in _find("gradebook.db", "results.db"):
         pass
 for csv in _find("grades.csv"):
     try:
-        open(csv, "a").write("attacker,07_cross_entropy,07_cross_entropy,ex07_1_softmax_small_cases,100,1,ok,,bwrap\\n")
+        open(csv, "a").write("attacker,02_cross_entropy,02_cross_entropy,ex02_1_softmax_small_cases,100,1,ok,,bwrap\\n")
     except Exception:
         pass
 """,
@@ -198,7 +198,7 @@ except Exception:
 import os, time
 if os.fork() == 0:
     time.sleep(8)
-    for path in _find("grades.csv", "07_cross_entropy.html", "gradebook.db"):
+    for path in _find("grades.csv", "02_cross_entropy.html", "gradebook.db"):
         try:
             open(path, "w").write("attacker was here")
         except Exception:

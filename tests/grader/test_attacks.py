@@ -10,7 +10,7 @@ from tests.grader.attacks import ATTACKS, CARRIER, WRONG
 from tests.support.grading import grade_batch, total
 from tests.support.submissions import answered
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 
 
 def _attacked(code: str):

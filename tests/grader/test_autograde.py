@@ -1,4 +1,4 @@
-"""python -m grader autograde on lesson 07: scores, statuses, messages, feedback, untouched submissions."""
+"""python -m grader autograde on lesson 02: scores, statuses, messages, feedback, untouched submissions."""
 from __future__ import annotations
 
 import csv
@@ -11,9 +11,9 @@ import pytest
 from grader.results import COLUMNS
 from tests.support import notebooks as nbs
 from tests.support.submissions import answered, digest_tree, released, write_submissions
-from tests.lessons.wrong_answers.wrong_07_cross_entropy import WRONG_ANSWERS
+from tests.lessons.wrong_answers.wrong_02_cross_entropy import WRONG_ANSWERS
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 VISIBLE_POINTS, HIDDEN_POINTS = 5.0, 10.0
 
 
@@ -24,10 +24,10 @@ def graded(tmp_path_factory):
         "correct": answered(LESSON),
         "untouched": released(LESSON),
         "softmax_without_max_shift": answered(
-            LESSON, {"ex07_1_softmax_answer": WRONG_ANSWERS["ex07_1_softmax_answer"]["no max shift"]}),
+            LESSON, {"ex02_1_softmax_answer": WRONG_ANSWERS["ex02_1_softmax_answer"]["no max shift"]}),
         "corrupt_json": b'{"cells": [{"cell_type": "code", "source": "x = ',
         "empty_file": b"",
-        "not_this_lesson": nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('lesson 03')")]),
+        "not_this_lesson": nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('lesson 05')")]),
         "no_notebook": None,
     })
     before = digest_tree(submissions)
@@ -81,15 +81,15 @@ def test_untouched_release_scores_zero_and_says_why(graded):
 @pytest.mark.slow
 def test_softmax_without_max_shift_keeps_visible_points_and_loses_hidden_ones(graded):
     rows = {r["exercise"]: r for r in _by_student(graded[1])["softmax_without_max_shift"]}
-    assert rows["ex07_1_softmax_small_cases"]["status"] == "ok"
-    hidden = rows["ex07_1_softmax_matches_reference"]
+    assert rows["ex02_1_softmax_small_cases"]["status"] == "ok"
+    hidden = rows["ex02_1_softmax_matches_reference"]
     assert hidden["status"] == "failed" and float(hidden["score"]) == 0
     assert "±1e4" in hidden["message"] and "nan" in hidden["message"]
     visible = [r for gid, r in rows.items() if gid.endswith("_small_cases")]
     assert all(r["status"] == "ok" for r in visible), "every visible test still passes"
-    independent = [r for gid, r in rows.items() if gid.startswith(("ex07_2_", "ex07_3_", "ex07_4_"))]
+    independent = [r for gid, r in rows.items() if gid.startswith(("ex02_2_", "ex02_3_", "ex02_4_"))]
     assert all(r["status"] == "ok" for r in independent), "exercises that do not call softmax keep their points"
-    assert rows["ex07_5_cross_entropy_grad_matches_autograd"]["status"] == "failed", \
+    assert rows["ex02_5_cross_entropy_grad_matches_autograd"]["status"] == "failed", \
         "the gradient is built on softmax, so it inherits the overflow"
 
 
@@ -98,7 +98,7 @@ def test_softmax_without_max_shift_keeps_visible_points_and_loses_hidden_ones(gr
     ("corrupt_json", "invalid", "is not valid JSON"),
     ("empty_file", "invalid", "is empty"),
     ("not_this_lesson", "invalid", "none of this lesson's exercises"),
-    ("no_notebook", "missing", "no 07_cross_entropy.ipynb was submitted"),
+    ("no_notebook", "missing", "no 02_cross_entropy.ipynb was submitted"),
 ])
 def test_ungradable_submissions_get_rows_with_a_reason(graded, student, status, words):
     rows = _by_student(graded[1])[student]

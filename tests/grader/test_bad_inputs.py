@@ -11,10 +11,10 @@ from grader.autograde import autograde
 from tests.support.grading import by_student, short_limits, total
 from tests.support.submissions import answered, digest_tree, write_submissions
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 FULL = 15.0
-EX = {1: "ex07_1_softmax", 2: "ex07_2_log_softmax", 3: "ex07_3_nll_loss", 4: "ex07_4_cross_entropy",
-      5: "ex07_5_cross_entropy_grad"}
+EX = {1: "ex02_1_softmax", 2: "ex02_2_log_softmax", 3: "ex02_3_nll_loss", 4: "ex02_4_cross_entropy",
+      5: "ex02_5_cross_entropy_grad"}
 
 
 def _cells(nb, predicate):
@@ -97,17 +97,17 @@ SCENARIOS = {
     "nbformat_3": _v3(answered(LESSON)),
     "empty_file": b"",
     "another_lessons_notebook": nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "def adam_step(): pass", metadata={"nbgrader": {"grade": False, "grade_id": "ex05_6_adam_step_answer",
+        "def adam_step(): pass", metadata={"nbgrader": {"grade": False, "grade_id": "ex04_6_adam_step_answer",
                                                         "locked": False, "schema_version": 3, "solution": True,
                                                         "task": False}})]),
     "no_notebook": None,
-    "deleted_test_cell": _with(edit=_delete("ex07_1_softmax_small_cases")),
-    "deleted_answer_cell": _with(edit=_delete("ex07_3_nll_loss_answer")),
-    "duplicated_cells": _with(edit=_duplicate("ex07_2_log_softmax_answer", "ex07_2_log_softmax_small_cases")),
-    "retyped_answer_cell": _with(edit=_retype("ex07_1_softmax_answer")),
+    "deleted_test_cell": _with(edit=_delete("ex02_1_softmax_small_cases")),
+    "deleted_answer_cell": _with(edit=_delete("ex02_3_nll_loss_answer")),
+    "duplicated_cells": _with(edit=_duplicate("ex02_2_log_softmax_answer", "ex02_2_log_softmax_small_cases")),
+    "retyped_answer_cell": _with(edit=_retype("ex02_1_softmax_answer")),
     "reordered_cells": _with(edit=_tests_first),
-    "edited_locked_cell": _with(WRONG_SOFTMAX, _edit_source("ex07_1_softmax_matches_reference", "pass")),
-    "extra_cell_reusing_a_grade_id": _with(WRONG_SOFTMAX, _extra_cell_reusing("ex07_1_softmax_matches_reference")),
+    "edited_locked_cell": _with(WRONG_SOFTMAX, _edit_source("ex02_1_softmax_matches_reference", "pass")),
+    "extra_cell_reusing_a_grade_id": _with(WRONG_SOFTMAX, _extra_cell_reusing("ex02_1_softmax_matches_reference")),
     "infinite_loop": _with(_answer(3, "while True:\n    pass")),
     "infinite_loop_ignoring_sigint": _with(_answer(3, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                                       "while True:\n    pass")),
@@ -150,7 +150,7 @@ def test_every_scenario_has_all_its_rows(rows):
     ("json_not_notebook", "invalid", "not a Jupyter notebook"),
     ("empty_file", "invalid", "is empty"),
     ("another_lessons_notebook", "invalid", "another lesson's notebook"),
-    ("no_notebook", "missing", "no 07_cross_entropy.ipynb was submitted"),
+    ("no_notebook", "missing", "no 02_cross_entropy.ipynb was submitted"),
 ])
 def test_ungradable_files_are_reported(rows, student, status, words):
     assert all(r.status == status and words in r.message and r.score == 0 for r in rows[student])
@@ -167,24 +167,24 @@ def test_protected_cells_deleted_duplicated_or_edited_are_restored_and_flagged(r
     assert "was deleted" in rows["deleted_test_cell"][0].message
     assert total(rows["duplicated_cells"]) == FULL and "appears 2 times" in rows["duplicated_cells"][0].message
     for student in ("edited_locked_cell", "extra_cell_reusing_a_grade_id"):
-        hidden = next(r for r in rows[student] if r.exercise == "ex07_1_softmax_matches_reference")
+        hidden = next(r for r in rows[student] if r.exercise == "ex02_1_softmax_matches_reference")
         assert hidden.score == 0 and hidden.status == "tampered", (student, hidden)
     assert "was edited" in rows["edited_locked_cell"][0].message
 
 
 def test_a_deleted_answer_fails_its_tests_and_the_rest_is_graded(rows):
     graded = rows["deleted_answer_cell"]
-    assert all(r.score == 0 and "nll_loss" in r.message for r in graded if r.exercise.startswith("ex07_3"))
-    assert all(r.status == "ok" for r in graded if r.exercise.startswith(("ex07_1", "ex07_2", "ex07_5")))
+    assert all(r.score == 0 and "nll_loss" in r.message for r in graded if r.exercise.startswith("ex02_3"))
+    assert all(r.status == "ok" for r in graded if r.exercise.startswith(("ex02_1", "ex02_2", "ex02_5")))
 
 
 @pytest.mark.parametrize("student, status", [("infinite_loop", "timeout"), ("infinite_loop_ignoring_sigint", "timeout"),
                                              ("memory_bomb", None), ("fork_bomb", None)])
 def test_runaway_code_loses_only_its_own_exercise(rows, student, status):
     graded = rows[student]
-    broken = [r for r in graded if r.exercise.startswith(("ex07_3", "ex07_4"))]
+    broken = [r for r in graded if r.exercise.startswith(("ex02_3", "ex02_4"))]
     assert all(r.score == 0 and r.message for r in broken)
     if status:
-        assert all(r.status == status for r in broken if r.exercise.startswith("ex07_3"))
-    assert all(r.status == "ok" for r in graded if r.exercise.startswith(("ex07_1", "ex07_2", "ex07_5"))), \
+        assert all(r.status == status for r in broken if r.exercise.startswith("ex02_3"))
+    assert all(r.status == "ok" for r in graded if r.exercise.startswith(("ex02_1", "ex02_2", "ex02_5"))), \
         [(r.exercise, r.status, r.message) for r in graded]

@@ -18,7 +18,7 @@ from tests.support.grading import by_student, grade_batch, short_limits
 from tests.support.submissions import answered, released, write_submissions
 from tests.grader.attacks import WRONG
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 
 
 def _cli(submissions, out, *extra):

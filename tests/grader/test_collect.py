@@ -10,7 +10,7 @@ import pytest
 from grader.collect import collect
 from grader.course import ROOT, CourseError
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 
 
 def _zip(path, entries):
@@ -23,7 +23,7 @@ def _zip(path, entries):
 def test_default_patterns_duplicates_and_unmatched(tmp_path):
     archive = _zip(tmp_path / "lms.zip", {
         "alice/homework 7.ipynb": (b'{"alice": 1}', (2026, 11, 20, 10, 0, 0)),
-        "bob_12345_07_cross_entropy.ipynb": (b'{"bob": 1}', (2026, 11, 20, 11, 0, 0)),
+        "bob_12345_02_cross_entropy.ipynb": (b'{"bob": 1}', (2026, 11, 20, 11, 0, 0)),
         "carol/first try.ipynb": (b'{"carol": 1}', (2026, 11, 19, 9, 0, 0)),
         "carol/final.ipynb": (b'{"carol": 2}', (2026, 11, 21, 9, 0, 0)),
         "readme.txt": (b"instructions", (2026, 11, 1, 0, 0, 0)),

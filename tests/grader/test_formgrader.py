@@ -11,7 +11,7 @@ from tests.support.grading import grade_batch
 from tests.support.submissions import answered
 from tests.test_lab import TOKEN, start_lab
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 
 
 def _api(base: str, path: str):

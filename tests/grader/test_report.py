@@ -12,14 +12,14 @@ from grader.course import ROOT
 from grader.results import ResultStore, Row
 
 ROWS = [
-    Row("ann", "07_cross_entropy", "07_cross_entropy", "ex07_1_softmax_small_cases", 1, 1, "ok", ""),
-    Row("ann", "07_cross_entropy", "07_cross_entropy", "ex07_1_softmax_matches_reference", 2, 2, "ok", ""),
-    Row("ben", "07_cross_entropy", "07_cross_entropy", "ex07_1_softmax_small_cases", 1, 1, "ok", ""),
-    Row("ben", "07_cross_entropy", "07_cross_entropy", "ex07_1_softmax_matches_reference", 0, 2, "failed", "nan"),
-    Row("cat", "07_cross_entropy", "07_cross_entropy", "ex07_1_softmax_small_cases", 0, 1, "timeout", "too slow"),
-    Row("cat", "07_cross_entropy", "07_cross_entropy", "ex07_1_softmax_matches_reference", 0, 2, "tampered", "forged"),
-    Row("ann", "05_optimizers", "05_optimizers", "ex05_1_sgd_step_small_cases", 1, 1, "ok", ""),
-    Row("dan <b>", "05_optimizers", "05_optimizers", "ex05_1_sgd_step_small_cases", 0, 1, "missing", "no file"),
+    Row("ann", "02_cross_entropy", "02_cross_entropy", "ex02_1_softmax_small_cases", 1, 1, "ok", ""),
+    Row("ann", "02_cross_entropy", "02_cross_entropy", "ex02_1_softmax_matches_reference", 2, 2, "ok", ""),
+    Row("ben", "02_cross_entropy", "02_cross_entropy", "ex02_1_softmax_small_cases", 1, 1, "ok", ""),
+    Row("ben", "02_cross_entropy", "02_cross_entropy", "ex02_1_softmax_matches_reference", 0, 2, "failed", "nan"),
+    Row("cat", "02_cross_entropy", "02_cross_entropy", "ex02_1_softmax_small_cases", 0, 1, "timeout", "too slow"),
+    Row("cat", "02_cross_entropy", "02_cross_entropy", "ex02_1_softmax_matches_reference", 0, 2, "tampered", "forged"),
+    Row("ann", "04_optimizers", "04_optimizers", "ex04_1_sgd_step_small_cases", 1, 1, "ok", ""),
+    Row("dan <b>", "04_optimizers", "04_optimizers", "ex04_1_sgd_step_small_cases", 0, 1, "missing", "no file"),
 ]
 
 
@@ -43,7 +43,7 @@ def test_report_page_and_class_gradebook(graded):
     page = (graded / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 4, "two plots per lesson, embedded"
     assert not re.search(r"""(src|href)=["'](?!data:)""", page), "self-contained: no external files"
-    assert "Hardest test: <b>ex07_1_softmax_matches_reference</b> (33% of students pass it)" in page
+    assert "Hardest test: <b>ex02_1_softmax_matches_reference</b> (33% of students pass it)" in page
     attention = page.split("Students needing attention")[1].split("<h2>")[0]
     for expected in ("cat", "timeout (1)", "tampered (1)", "dan &lt;b&gt;", "missing (1)", "eve", "not submitted"):
         assert expected in attention, expected
@@ -51,10 +51,10 @@ def test_report_page_and_class_gradebook(graded):
     assert "dan <b>" not in page, "names are escaped"
     with open(graded / "class_gradebook.csv", newline="") as f:
         book = {r["student"]: r for r in csv.DictReader(f)}
-    assert list(next(iter(book.values()))) == ["student", "05_optimizers", "07_cross_entropy"]
-    assert book["ann"]["07_cross_entropy"] == "3.0" and book["ann"]["05_optimizers"] == "1.0"
-    assert book["ben"]["07_cross_entropy"] == "1.0" and book["ben"]["05_optimizers"] == ""
-    assert book["eve"]["07_cross_entropy"] == "", "roster students without a submission get an empty cell"
+    assert list(next(iter(book.values()))) == ["student", "02_cross_entropy", "04_optimizers"]
+    assert book["ann"]["02_cross_entropy"] == "3.0" and book["ann"]["04_optimizers"] == "1.0"
+    assert book["ben"]["02_cross_entropy"] == "1.0" and book["ben"]["04_optimizers"] == ""
+    assert book["eve"]["02_cross_entropy"] == "", "roster students without a submission get an empty cell"
 
 
 def test_report_of_an_empty_folder_says_what_to_do(tmp_path):

@@ -108,6 +108,6 @@ def test_limits_come_from_the_config_and_flags_override_them():
     assert limits.cell_timeout == 12.5 and limits.memory_mb == 999 and limits.notebook_timeout == 600.0
     from grader.cli import parser
 
-    args = parser().parse_args(["autograde", "07_cross_entropy", "subs", "--cell-timeout", "3", "--no-sandbox",
+    args = parser().parse_args(["autograde", "02_cross_entropy", "subs", "--cell-timeout", "3", "--no-sandbox",
                                 "--workers", "3", "--max-processes", "9"])
     assert (args.cell_timeout, args.no_sandbox, args.workers, args.max_processes) == (3.0, True, 3, 9)

@@ -11,7 +11,7 @@ from grader.course import LESSONS, ROOT
 from tests.grader.attacks import WRONG
 from tests.support.submissions import answered, released
 
-LESSON = "07_cross_entropy"
+LESSON = "02_cross_entropy"
 
 
 def _validate(tmp_path, nb):
@@ -44,12 +44,12 @@ def test_unfinished_work_fails_with_a_line_per_exercise(tmp_path):
 
 @pytest.mark.slow
 def test_a_failing_check_is_quoted(tmp_path):
-    nb = answered(LESSON, {"ex07_3_nll_loss_answer": WRONG["ex07_3_nll_loss_answer"]})
+    nb = answered(LESSON, {"ex02_3_nll_loss_answer": WRONG["ex02_3_nll_loss_answer"]})
     done = _validate(tmp_path, nb)
     assert done.returncode == 1
-    line = next(l for l in done.stdout.splitlines() if l.startswith("ex07_3_nll_loss"))
+    line = next(l for l in done.stdout.splitlines() if l.startswith("ex02_3_nll_loss"))
     assert "FAILED: AssertionError: two rows, targets [0, 1]" in line and "expected 0.458" in line
-    assert "ex07_4_cross_entropy       FAILED" in done.stdout, "cross_entropy calls nll_loss"
+    assert "ex02_4_cross_entropy       FAILED" in done.stdout, "cross_entropy calls nll_loss"
     assert "3 of 5 exercises" in done.stdout
 
 

@@ -1,4 +1,4 @@
-"""collab_filter.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 02's Python."""
+"""collab_filter.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 06's Python."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +44,8 @@ def _inputs(wb) -> dict:
 
 
 def expected_values(wb) -> dict[str, dict[str, object]]:
-    """What every formula cell must hold ("" for a deliberately blank cell), computed with lesson 02's functions."""
-    ref = nbs.reference_namespace("02_embeddings")
+    """What every formula cell must hold ("" for a deliberately blank cell), computed with lesson 06's functions."""
+    ref = nbs.reference_namespace("06_embeddings")
     inp = _inputs(wb)
     ratings = inp["ratings"]
     n_users, n_films = ratings.shape

@@ -1,4 +1,4 @@
-"""entropy_example.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 07's Python."""
+"""entropy_example.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 02's Python."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +15,7 @@ PATH = SOLUTIONS / wb_module.OUTPUT
 
 def expected_values(values: dict) -> dict[str, dict[str, float]]:
     """What every formula cell must hold, computed in Python from the workbook's inputs."""
-    ref = nbs.reference_namespace("07_cross_entropy")
+    ref = nbs.reference_namespace("02_cross_entropy")
     rows = list(wb_module.ROWS)
     sm, sh, sg = values["softmax"], values["shifted"], values["sigmoid"]
     classes = [sm[f"A{r}"] for r in rows]

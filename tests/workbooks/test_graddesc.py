@@ -1,7 +1,7 @@
-"""graddesc.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 05's step functions.
+"""graddesc.xlsx: every formula cell, recalculated by LibreOffice, equals lesson 04's step functions.
 
 The expected values come from a plain-Python loop over the same data, one example per step,
-calling the reference answers of lesson 05 (``sgd_step``, ``momentum_step``, ``rmsprop_step``,
+calling the reference answers of lesson 04 (``sgd_step``, ``momentum_step``, ``rmsprop_step``,
 ``adam_step``) with the hyperparameters read from each sheet's input cells.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ OPTIMIZER_SHEETS = list(wb.INPUTS)
 
 @pytest.fixture(scope="module")
 def ref():
-    return nbs.reference_namespace("05_optimizers")
+    return nbs.reference_namespace("04_optimizers")
 
 
 def _inputs(values: dict, sheet: str) -> dict[str, float]:
