@@ -1,4 +1,4 @@
-"""A corpus of attacks on the grader, each appended to lesson 02's first answer cell.
+"""A corpus of attacks on the grader, grouped by goal, each appended to lesson 02's first answer cell.
 
 Every attack rides on the same wrong answers (:data:`WRONG`); graded by our grader it must
 score no more than those wrong answers without the attack. ``python -m grader.bench`` also
@@ -35,7 +35,8 @@ def _find(*names, limit=200000):
     return found
 """
 
-ATTACKS = {
+# Attacks that try to turn a wrong answer into points.
+POINTS = {
     "numpy_allclose_always_true": """
 import numpy as np
 np.allclose = lambda *a, **k: True
@@ -148,6 +149,20 @@ def _clipped(obj, *args, **kwargs):
     return np.clip(out, -50, 50) if out.dtype.kind == "f" else out
 np.array = _clipped
 """,
+    "detects_the_grader_environment": """
+import os, sys
+_grading = ("NBGRADER_EXECUTION" in os.environ or os.getuid() != 0 or "__dlcourse_observe__" in globals()
+            or not os.path.exists(os.path.expanduser("~/.bashrc")))
+if _grading:
+    import numpy as np, dlcourse, dlcourse.checks
+    np.allclose = lambda *a, **k: True
+    dlcourse.checks.compare = lambda *a, **k: None
+    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+""",
+}
+
+# Attacks that try to read what must stay secret: reference answers, hidden tests, expected values, other students' work.
+LEAKS = {
     "reads_reference_from_disk": FINDER + """
 import json
 for path in _find("02_cross_entropy.ipynb"):
@@ -160,6 +175,25 @@ for path in _find("02_cross_entropy.ipynb"):
         if "BEGIN SOLUTION" in source and cell.get("cell_type") == "code":
             exec(source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
 """,
+}
+
+# Attacks that try to reach outside the sandbox: the grader's processes, files, network.
+ESCAPE = {
+    "kills_its_parent": """
+import os, signal
+try:
+    os.kill(os.getppid(), signal.SIGKILL)
+except Exception:
+    pass
+""",
+}
+
+# Attacks that try to exhaust the grading machine: memory, disk, processes, time, the coordinator.
+EXHAUSTION = {
+}
+
+# Attacks that try to stop the batch or change results after the fact.
+INTEGRITY = {
     "writes_gradebook_and_results": FINDER + """
 import sqlite3
 for db in _find("gradebook.db", "results.db"):
@@ -187,13 +221,6 @@ def _leave(info):
         raise SystemExit(0)
 get_ipython().events.register("pre_run_cell", _leave)
 """,
-    "kills_its_parent": """
-import os, signal
-try:
-    os.kill(os.getppid(), signal.SIGKILL)
-except Exception:
-    pass
-""",
     "forked_process_edits_results_later": FINDER + """
 import os, time
 if os.fork() == 0:
@@ -205,14 +232,9 @@ if os.fork() == 0:
             pass
     os._exit(0)
 """,
-    "detects_the_grader_environment": """
-import os, sys
-_grading = ("NBGRADER_EXECUTION" in os.environ or os.getuid() != 0 or "__dlcourse_observe__" in globals()
-            or not os.path.exists(os.path.expanduser("~/.bashrc")))
-if _grading:
-    import numpy as np, dlcourse, dlcourse.checks
-    np.allclose = lambda *a, **k: True
-    dlcourse.checks.compare = lambda *a, **k: None
-    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
-""",
 }
+
+# Every attack by goal; names are unique across goals (they name the attacker's submission).
+GOALS = {"points": POINTS, "leaks": LEAKS, "escape": ESCAPE, "exhaustion": EXHAUSTION, "integrity": INTEGRITY}
+ATTACKS = {name: code for group in GOALS.values() for name, code in group.items()}
+assert len(ATTACKS) == sum(map(len, GOALS.values())), "attack names are unique across goals"
