@@ -22,7 +22,9 @@ LESSON = "08_dropout_batchnorm"
 FIGURES_FROM_ELSEWHERE = {
     "0.1307": "mean pixel of all 60,000 MNIST training images, the value torchvision's examples use",
     "0.3081": "standard deviation of the same",
+    "60,000": "the number of MNIST training images before our 50,000 / 10,000 split",
     "5.5": "the upper end of lesson 06's sigmoid_range",
+    "0.99": "the default momentum of Keras's BatchNormalization",
     "0.04": "emb_drop of the fastai v1 Rossmann notebook",
     "8.7": "a section number of Goodfellow, Bengio and Courville (2016)",
     "4.3": "a section number of Goodfellow, Bengio and Courville (2016)",
