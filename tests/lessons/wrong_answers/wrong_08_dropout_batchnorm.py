@@ -167,6 +167,10 @@ def dropout_forward(x, p, training, generator):
 ''',
     },
     "ex08_2_dropout_backward_answer": {
+        "the backward pass forgets the scale 1/(1-p)": '''
+def dropout_backward(dout, keep, p):
+    return dout * keep
+''' + _DROPOUT_FUNCTION,
         "the backward pass draws a new mask": _DROPOUT_BACKWARD + '''
 class DropoutFunction(torch.autograd.Function):
     @staticmethod
@@ -180,10 +184,6 @@ class DropoutFunction(torch.autograd.Function):
         keep = torch.rand(dout.shape, generator=ctx.generator) >= ctx.p
         return dropout_backward(dout, keep, ctx.p), None, None
 ''',
-        "the backward pass forgets the scale 1/(1-p)": '''
-def dropout_backward(dout, keep, p):
-    return dout * keep
-''' + _DROPOUT_FUNCTION,
         "nan when p = 1": '''
 def dropout_backward(dout, keep, p):
     return dout * keep / (1 - p)
@@ -437,6 +437,9 @@ def batchnorm_forward(x, gamma, beta, state, momentum=0.1, eps=1e-5, training=Tr
 ''',
     },
     "ex08_5_batchnorm_backward_answer": {
+        "stages: centered gets only the path through x_hat": _staged_with(_stage_lines_with(
+            'grads["centered"] = grads["x_hat"] * inv_std + grads["var"] * 2 * centered / n',
+            'grads["centered"] = grads["x_hat"] * inv_std')),
         "treats the batch mean and variance as constants": _STAGED + '''
 def batchnorm_backward(dout, x, gamma, eps):
     mean = x.mean(dim=0)
@@ -512,9 +515,6 @@ def batchnorm_backward(dout, x, gamma, eps):
     dbeta, dgamma = dout.sum(dim=0), (dout * x_hat).sum(dim=0)
     return [gamma / (n * s) * (n * dout - dbeta - x_hat * dgamma), dgamma, dbeta]
 ''',
-        "stages: centered gets only the path through x_hat": _staged_with(_stage_lines_with(
-            'grads["centered"] = grads["x_hat"] * inv_std + grads["var"] * 2 * centered / n',
-            'grads["centered"] = grads["x_hat"] * inv_std')),
         "stages: x gets only the path through centered": _staged_with(_stage_lines_with(
             'grads["x"] = grads["centered"] + grads["mean"] / n', 'grads["x"] = grads["centered"]')),
         "stages: the variance's gradient without the factor -1/2": _staged_with(_stage_lines_with(
