@@ -767,6 +767,13 @@ def dropout_forward(x, p, training, generator):
 ''',
     },
     "ex08_2_dropout_backward_answer": {
+        "dropout_backward through a tensor's backward method": '''
+def dropout_backward(dout, keep, p):
+    with torch.enable_grad():
+        leaf = torch.zeros_like(dout, requires_grad=True)
+        (leaf * keep * (0.0 if p >= 1 else 1 / (1 - p))).backward(dout)
+    return leaf.grad
+''' + _DROPOUT_FUNCTION,
         "autograd inside the backward pass, imported inside the function": _DROPOUT_BACKWARD + '''
 class DropoutFunction(torch.autograd.Function):
     @staticmethod
@@ -785,13 +792,6 @@ class DropoutFunction(torch.autograd.Function):
             out = leaf * keep * (0.0 if ctx.p >= 1 else 1 / (1 - ctx.p))
             return grad(out, leaf, dout)[0], None, None
 ''',
-        "dropout_backward through a tensor's backward method": '''
-def dropout_backward(dout, keep, p):
-    with torch.enable_grad():
-        leaf = torch.zeros_like(dout, requires_grad=True)
-        (leaf * keep * (0.0 if p >= 1 else 1 / (1 - p))).backward(dout)
-    return leaf.grad
-''' + _DROPOUT_FUNCTION,
     },
     "ex08_3_normalize_inputs_answer": {
         "torch.nn.functional.batch_norm in eval mode for the validation set": '''
