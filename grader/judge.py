@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlcourse.checks import compare
-from dlcourse.observe import decode
+from dlcourse.checks import compare, compare_types
+from dlcourse.observe import decode, decode_type
 from grader.execute import CellRun
 from grader.lesson import TestCell
 
@@ -72,6 +72,12 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict
             return fail("tampered", f"{label}: the report is malformed ({error})")
         spec = test.specs[expected["site"]]
         difference = compare(got, decode(expected["value"]), reveal=not test.hidden, **spec.compare_options())
+        if not difference and spec.check_type:
+            try:
+                signature = decode_type(report.get("type"))
+            except ValueError as error:
+                return fail("tampered", f"{label}: the report is malformed ({error})")
+            difference = compare_types(signature, expected["type"])
         if difference:
             return fail("failed", f"{label}: {difference}")
     if len(reports) > total:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from grader.course import CourseError
 
 OBSERVE = "__dlcourse_observe__"
-CHECKS = {"expect_close": {"rtol", "atol", "check_dtype", "name"},
-          "expect_equal": {"check_dtype", "name"}}
+CHECKS = {"expect_close": {"rtol", "atol", "check_dtype", "check_type", "name"},
+          "expect_equal": {"check_dtype", "check_type", "name"}}
 SETUP = f"from dlcourse.observe import observe as {OBSERVE}"
 
 
@@ -22,11 +22,17 @@ SETUP = f"from dlcourse.observe import observe as {OBSERVE}"
 class CheckSpec:
     """How one check call compares, read from the test cell's source."""
     kind: str                       # "expect_close" or "expect_equal"
-    options: dict = field(default_factory=dict)   # literal keyword arguments (rtol, atol, check_dtype)
+    options: dict = field(default_factory=dict)   # literal keyword arguments (rtol, atol, check_dtype, check_type)
+
+    @property
+    def check_type(self) -> bool:
+        """Whether the result's types must be the reference's (on unless the test says otherwise)."""
+        return bool(self.options.get("check_type", True))
 
     def compare_options(self) -> dict:
         """Keyword arguments for :func:`dlcourse.checks.compare`."""
-        return {**self.options, "exact": self.kind == "expect_equal"}
+        options = {k: v for k, v in self.options.items() if k != "check_type"}
+        return {**options, "exact": self.kind == "expect_equal"}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse.observe import decode, encode
+from dlcourse.checks import type_signature
+from dlcourse.observe import decode, decode_type, encode
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
 from grader.judge import judge
@@ -82,7 +83,14 @@ def test_plan_runs_what_grading_needs_and_skips_demonstrations():
 
 TEST = TestCell("ex_test", 2.0, True, "src", "rewritten",
                 rewrite_test_cell("expect_close(f(1), 1.0)\nexpect_close(f(2), 2.0, rtol=1e-3, name='two')").specs)
-REFERENCE = [{"site": 0, "name": None, "value": encode(1.0)}, {"site": 1, "name": "two", "value": encode(2.0)}]
+
+
+def _report(site, name, value):
+    """A check's report as dlcourse.observe sends it: the value and its type signature."""
+    return {"site": site, "name": name, "value": encode(value), "type": type_signature(value)}
+
+
+REFERENCE = [_report(0, None, 1.0), _report(1, "two", 2.0)]
 
 
 def _run(*reports, status="ok", error=None):
@@ -109,3 +117,44 @@ def test_verdicts():
     assert judge(TEST, REFERENCE, None).status == "error"
     todo = judge(TEST, REFERENCE, _run(error="NotImplementedError: "))
     assert "not done yet" in todo.message
+
+
+def test_types_are_judged_as_the_reference_returned_them():
+    as_list = _report(0, None, [1.0])
+    assert judge(TEST, REFERENCE, _run(_report(0, None, np.float32(1.0)), REFERENCE[1])).status == "ok", \
+        "a numpy scalar is a float"
+    wrong_type = judge(TEST, REFERENCE, _run(_report(0, None, 1), REFERENCE[1]))
+    assert wrong_type.status == "failed" and "got an int, expected a float" in wrong_type.message
+    counts = TestCell("ex_count", 1.0, False, "src", "rewritten", rewrite_test_cell("expect_equal(n(), 782)").specs)
+    reference = [_report(0, None, 782)]
+    assert judge(counts, reference, _run(_report(0, None, 782))).status == "ok"
+    assert "got a float, expected an int" in judge(counts, reference, _run(_report(0, None, 782.0))).message
+    arrays = TestCell("ex_arr", 1.0, False, "src", "rewritten", rewrite_test_cell("expect_close(p(), q)").specs)
+    reference = [_report(0, None, np.array([0.5, 0.5]))]
+    listed = judge(arrays, reference, _run(_report(0, None, [0.5, 0.5])))
+    assert listed.status == "failed" and "got a list, expected a numpy array" in listed.message
+    lenient = TestCell("ex_any", 1.0, False, "src", "rewritten",
+                       rewrite_test_cell("expect_close(p(), q, check_type=False)").specs)
+    assert judge(lenient, reference, _run(_report(0, None, [0.5, 0.5]))).status == "ok", "check_type=False opts out"
+    untyped = {k: v for k, v in as_list.items() if k != "type"}
+    assert judge(arrays, reference, _run(dict(untyped, value=encode(np.array([0.5, 0.5]))))).status == "tampered"
+
+
+@pytest.mark.parametrize("payload", [None, 3, "x" * 101, {"list": [1]}, {"set": []}, {"list": {"each": "int"}},
+                                     {"list": {"each": "int", "n": True}}, {"list": [], "tuple": []},
+                                     {"tuple": {"each": "int", "n": 1}}, {"dict": {"a": {"b": 1}}}])
+def test_malformed_type_signatures_are_refused(payload):
+    with pytest.raises(ValueError):
+        decode_type(payload)
+
+
+def test_deep_or_huge_forged_type_signatures_cost_nothing():
+    deep = "float"
+    for _ in range(50):
+        deep = {"list": [deep]}
+    with pytest.raises(ValueError, match="deeply"):
+        decode_type(deep)
+    huge = {"list": {"each": "float", "n": 10**9}}
+    assert decode_type(huge) == huge
+    from dlcourse.checks import compare_types
+    assert compare_types(huge, type_signature([1.0, 2.0])) is None, "compared item by item, never expanded"
