@@ -12,7 +12,8 @@ import torch.nn as nn
 from tests.support import notebooks as nbs
 
 LESSON = "09_fine_tuning"
-FIGURES_FROM_ELSEWHERE = {"1.3": "ImageNet's 1.3 million training photos"}
+FIGURES_FROM_ELSEWHERE = {"1.3": "ImageNet's 1.3 million training photos",
+                          "3.6": "He et al. (2016), table 1: ResNet-34's 3.6 billion multiply-adds"}
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +187,19 @@ def _resnet34_parameters() -> int:
     return total + 512 * 1000 + 1000                                   # fc
 
 
+def _resnet34_multiply_adds() -> int:
+    """Multiply-adds of ResNet-34's convolutions on one 224x224 image, from its layout."""
+    total, n_in, size = 112 * 112 * 64 * 3 * 7 * 7, 64, 56                  # the stem's conv1
+    for n_blocks, width in zip((3, 4, 6, 3), (64, 128, 256, 512)):
+        for b in range(n_blocks):
+            if n_in != width:
+                size //= 2
+                total += size * size * width * n_in                     # the 1x1 downsample
+            total += size * size * width * 9 * (n_in + width)           # the two 3x3 convolutions
+            n_in = width
+    return total
+
+
 @pytest.fixture(scope="module")
 def executed():
     return nbs.printed(nbs.lesson_run(LESSON).executed)
@@ -219,6 +233,7 @@ def test_resnet34_counts(executed):
     groups = [count(rf"group {i}: +([0-9,]+) parameters") for i in range(3)]
     assert groups[2] == head and sum(groups) == _resnet34_parameters() - 513_000 + head
     assert "body output (2, 512, 7, 7) -> logits (2, 37)" in executed
+    assert count(r"the body's forward pass: ([0-9,]+) multiply-adds per image") == _resnet34_multiply_adds()
 
 
 @pytest.mark.slow
