@@ -152,6 +152,12 @@ class _Batch:
         return [Row(student, self.lesson, notebook.name, t.grade_id, 0.0, t.points, problem.status,
                     problem.message, self.sandbox_label) for t in notebook.tests]
 
+    def report_counts(self, prepared: Prepared) -> dict[int, int]:
+        """``{test cell index: reports the reference sent for it}``: a cell sending more is tampering."""
+        reference = self.references[prepared.notebook.name]
+        cells = prepared.job.notebook["cells"]
+        return {i: len(reference.get(nbgrader_meta(cells[i]).get("grade_id"), ())) for i in prepared.job.test_cells}
+
     def finalize(self, prepared: Prepared, result: ExecutionResult) -> list[Row]:
         """Judge a finished run; write the autograded notebook, the gradebook and the feedback."""
         notebook, student = prepared.notebook, prepared.student
@@ -270,6 +276,7 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
                                        batch.rows_for_problem(student, notebook, problem))
                     report(f"{student}: {problem.status}: {problem.message}")
                     continue
+                prepared.job.max_reports = batch.report_counts(prepared)
                 pending[prepared.job.key] = (prepared, digest)
                 runner.submit(prepared.job)     # runs while the next submissions are prepared
                 finish(runner.results(wait=False))

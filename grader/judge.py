@@ -74,8 +74,8 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict
         difference = compare(got, decode(expected["value"]), reveal=not test.hidden, **spec.compare_options())
         if difference:
             return fail("failed", f"{label}: {difference}")
-    if len(reports) > total:
-        return fail("tampered", f"the test cell reported {len(reports)} checks, but it has {total}")
+    if len(reports) + run.extra_reports > total:
+        return fail("tampered", f"the test cell reported {len(reports) + run.extra_reports} checks, but it has {total}")
     if run.error:
         return fail("failed", f"{_error_text(run.error)} (after its checks)")
     return Verdict(test.points, "ok", "")

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from grader.sandbox import UID_RANGE, _processes_of
+from grader.processes import processes_of
+from grader.sandbox import UID_RANGE
 from tests.grader.attacks import ATTACKS, CARRIER, WRONG
 from tests.support.grading import grade_batch, total
 from tests.support.submissions import answered
@@ -68,7 +69,7 @@ def test_interference_is_reported_as_tampering(batch):
 def test_nothing_outlives_the_batch_or_edits_its_results(batch):
     root, _, csv_before = batch
     time.sleep(10)  # longer than the forked attacker waits before writing
-    assert all(not _processes_of(uid) for uid in UID_RANGE[:8]), "every sandbox process is gone"
+    assert all(not processes_of(uid) for uid in UID_RANGE[:8]), "every sandbox process is gone"
     assert (root / "graded" / "grades.csv").read_bytes() == csv_before
     assert "attacker" not in (root / "graded" / "grades.csv").read_text()
     html = root / "graded" / "feedback" / "attack_forked_process_edits_results_later" / LESSON / f"{LESSON}.html"

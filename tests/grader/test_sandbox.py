@@ -9,7 +9,8 @@ import pytest
 import grader.sandbox
 from grader.course import ROOT, CourseError
 from grader.execute import ExecutionJob, run_job
-from grader.sandbox import Limits, Sandbox, _processes_of, require_sandbox
+from grader.processes import processes_of
+from grader.sandbox import Limits, Sandbox, require_sandbox
 from tests.support.grading import short_limits
 
 PROBE = r"""
@@ -84,7 +85,7 @@ def test_every_process_is_gone_when_the_run_ends():
     code = "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        time.sleep(600)\nprint(os.getuid())"
     result = _run(code, short_limits())
     uid = int(result.cells[0].outputs[0]["text"].split()[-1])
-    assert _processes_of(uid) == []
+    assert processes_of(uid) == []
 
 
 def test_unsandboxed_runs_are_possible_but_unconfined():

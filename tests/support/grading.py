@@ -9,7 +9,8 @@ from grader.sandbox import Sandbox
 from tests.support.submissions import write_submissions
 
 # Short limits so hostile scenarios (loops, bombs) finish quickly in tests.
-TEST_LIMITS = dict(cell_timeout=8.0, notebook_timeout=120.0, memory_mb=1500, max_processes=64)
+TEST_LIMITS = dict(cell_timeout=8.0, notebook_timeout=120.0, memory_mb=1500, max_processes=64, disk_mb=256,
+                   max_files=4000)
 
 
 def short_limits(**overrides):
