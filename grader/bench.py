@@ -155,6 +155,7 @@ def sandbox_setup_seconds(repeats: int = 5) -> float:
 
 
 HOG_MB = 64  # memory and disk attacks take this much per step, up to a ceiling that keeps the host safe
+# Each hog defines step(i) (hold HOG_MB more) and release() (give it all back, for a grader that did not stop it).
 HOGS = {
     "memfd": """
 import os
@@ -162,33 +163,46 @@ fds = []
 def step(i):  # a new memfd each step: a per-file size limit does not stop it
     fds.append(os.memfd_create(f"hog{i}"))
     os.write(fds[-1], CHUNK)
+def release():
+    for fd in fds:
+        os.close(fd)
 """,
     "sandbox /tmp": """
+import glob, os
 def step(i):
     open(f"/tmp/hog{i}", "wb").write(CHUNK)
+def release():
+    for path in glob.glob("/tmp/hog*"):
+        os.remove(path)
 """,
     "/dev/shm": """
+import glob, os
 def step(i):
     open(f"/dev/shm/hog{i}", "wb").write(CHUNK)
+def release():
+    for path in glob.glob("/dev/shm/hog*"):
+        os.remove(path)
 """,
     "tmpfs in a new user namespace": """
 import subprocess
-script = ("mount -t tmpfs -o size=64g none /tmp || exit 3; i=0; while :; do "
-          "head -c %d /dev/zero > /tmp/f$i || exit 4; i=$((i+1)); echo $i; done" % len(CHUNK))
+script = ("mount -t tmpfs -o size=64g none /tmp || exit 3; i=0; while [ $i -lt %d ]; do "
+          "head -c %d /dev/zero > /tmp/f$i || exit 4; i=$((i+1)); echo $i; done; sleep 60"
+          % (CEILING * 2**20 // len(CHUNK), len(CHUNK)))
 hog = subprocess.Popen(["unshare", "-Urm", "sh", "-c", script], stdout=subprocess.PIPE, text=True)
 def step(i):
-    line = hog.stdout.readline()
-    if not line:
+    if not hog.stdout.readline():
         raise OSError(f"unshare or mount refused (exit {hog.wait()})")
+def release():  # the tmpfs goes with the last process of its namespace
+    hog.kill()
 """,
 }
 HOG_LOOP = """
 import time
-CHUNK = b"x" * ({mb} << 20)
+CHUNK, CEILING = b"x" * ({mb} << 20), {ceiling}
 {setup}
 held = 0
 try:
-    while held < {ceiling}:
+    while held < CEILING:
         step(held // {mb})
         held += {mb}
         print("held", held, flush=True)
@@ -196,6 +210,7 @@ except (OSError, MemoryError) as error:
     print("refused:", type(error).__name__, str(error)[:80], flush=True)
 time.sleep(1.5)  # long enough for a watchdog to notice
 print("survived holding", held, flush=True)
+release()
 """
 
 

@@ -290,7 +290,8 @@ async def _execute_cell(kernel: _Kernel, source: str, run: CellRun, is_test: boo
         if got.msg is None:
             collector.dropped(got.msg_type, got.size)
             continue
-        if got.msg_type == "status" and got.msg["content"].get("execution_state") == "idle":
+        content = got.msg["content"] if isinstance(got.msg.get("content"), dict) else {}
+        if got.msg_type == "status" and content.get("execution_state") == "idle":
             if interrupted_at is not None:
                 run.status, run.error = "timeout", f"the cell ran longer than {timeout:g} s and was interrupted"
             else:
@@ -320,7 +321,7 @@ async def _run(job: ExecutionJob, confinement: Confinement) -> ExecutionResult:
             kernel = _Kernel(confinement)
             starts += 1
             try:
-                await kernel.start()
+                await kernel.start(timeout=min(60.0, max(deadline - time.monotonic(), 5.0)))
             except Exception as error:  # no kernel can start: nothing more can run
                 await kernel.kill()
                 notes.append(f"the kernel could not start: {type(error).__name__}: {error}\n"

@@ -124,9 +124,10 @@ def require_sandbox(limits: Limits) -> None:
 _said: set[str] = set()
 
 
-def _say_once(key: str, message: str) -> None:
-    """Log a warning the first time ``key`` comes up in this process."""
-    if key not in _said:
+def _say_once(key: str, message: str, limits: Limits) -> None:
+    """Log a warning the first time ``key`` comes up in this process, for sandboxed runs only
+    (an unconfined run, such as a student's ``validate``, is not meant to be confined)."""
+    if limits.sandbox and key not in _said:
         _said.add(key)
         log.warning(message)
 
@@ -143,20 +144,21 @@ def make_cgroup(uid: int | None, limits: Limits) -> ControlGroup | None:
     """A control group for one sandbox, or None (said once) where the machine cannot make one."""
     if _forced_fallback():
         _say_once("cgroup", f"sandbox: {FALLBACK_ENV} is set: no control group; memory is watched by "
-                            "summing the processes' memory, which misses shared memory and tmpfs files")
+                            "summing the processes' memory, which misses shared memory and tmpfs files", limits)
         return None
     layout = machine_cgroup_layout()
     if layout is None:
         _say_once("cgroup", "sandbox: this machine mounts no cgroup v2 hierarchy with the memory and pids "
                             "controllers and no cgroup v1 memory and pids hierarchies: sandboxes keep the "
-                            "older limits (prlimit, and a watchdog that misses shared memory and tmpfs files)")
+                            "older limits (prlimit, and a watchdog that misses shared memory and tmpfs files)",
+                  limits)
         return None
     try:
         return ControlGroup.create(_cgroup_name(uid), limits, layout)
     except OSError as error:
         _say_once("cgroup", f"sandbox: cannot make a control group under {list(layout.parents.values())} "
                             f"({error.strerror or error}): sandboxes keep the older limits (prlimit, and a "
-                            "watchdog that misses shared memory and tmpfs files)")
+                            "watchdog that misses shared memory and tmpfs files)", limits)
         return None
 
 
@@ -306,14 +308,14 @@ class SandboxFolder:
         folder.disk.mkdir()
         if _forced_fallback():
             _say_once("disk", f"sandbox: {FALLBACK_ENV} is set: the sandbox writes to plain folders limited "
-                              "only per file")
+                              "only per file", limits)
         else:
             try:
                 _mount_tmpfs(folder.disk, limits.disk_mb, limits.max_files)
                 folder.mounted = True
             except OSError as error:
                 _say_once("disk", f"sandbox: cannot mount a tmpfs for the sandbox's files ({error.strerror}): "
-                                  "they go to plain folders limited only per file")
+                                  "they go to plain folders limited only per file", limits)
         for path in (folder.home, folder.work, folder.tmp, folder.shm, folder.run):
             path.mkdir(mode=0o700)
         for name, content in files.items():
@@ -561,12 +563,13 @@ class Confinement:
         return kernel_argv(self.folder, self.limits, self.cgroup, fd, seccomp_fd)
 
     def kill_all(self, root_pid: int | None = None) -> None:
-        """SIGKILL every process of the sandbox (its group, its uid, or the tree under ``root_pid``)."""
+        """SIGKILL every process of the sandbox: its control group's (no process leaves one), else
+        its uid's, else the tree under ``root_pid``."""
         if self.cgroup is not None:
             self.cgroup.kill()
-        if self.uid is not None:
+        elif self.uid is not None:
             kill_uid(self.uid)
-        elif root_pid is not None and self.cgroup is None:
+        elif root_pid is not None:
             for pid in descendants(root_pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -602,8 +605,8 @@ def confined(limits: Limits, files: dict[str, bytes]) -> Iterator[Confinement]:
         finally:
             if cgroup is not None:
                 cgroup.kill()
-            if uid is not None:
-                kill_uid(uid)
+            elif uid is not None:
+                kill_uid(uid)           # before the folder goes: nothing writes in it while it is removed
             folder.remove()
             if cgroup is not None and not cgroup.remove():
                 folder.notes.append(f"could not remove the control group {cgroup.folders}")

@@ -30,7 +30,7 @@ def batch(tmp_path_factory):
 
 
 def test_the_corpus_is_large_enough():
-    assert len(ATTACKS) >= 20
+    assert len(ATTACKS) >= 40
 
 
 @pytest.mark.slow

@@ -110,5 +110,9 @@ def test_limits_come_from_the_config_and_flags_override_them():
     from grader.cli import parser
 
     args = parser().parse_args(["autograde", "02_cross_entropy", "subs", "--cell-timeout", "3", "--no-sandbox",
-                                "--workers", "3", "--max-processes", "9"])
+                                "--workers", "3", "--max-processes", "9", "--disk", "64", "--max-files", "500"])
     assert (args.cell_timeout, args.no_sandbox, args.workers, args.max_processes) == (3.0, True, 3, 9)
+    assert (args.disk, args.max_files) == (64, 500)
+    config.Sandbox.disk_mb = 77
+    assert Sandbox(config=config).limits(max_files=12).disk_mb == 77
+    assert Sandbox(config=config).limits(max_files=12).max_files == 12
