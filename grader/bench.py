@@ -12,7 +12,8 @@ counts how many attacks scored more than the same wrong answers without the atta
 host under the sandbox's limits (:func:`exhaustion_figures`): memory held beyond ``--memory``
 (memfd, the sandbox's /tmp, /dev/shm, a tmpfs in a new user namespace), bytes and files
 written, the grader's own time and peak memory for one huge display message, and the time to
-plan a 20,000-cell notebook.
+plan a 20,000-cell notebook. It uses only ``run_job`` and ``cells_to_run``, so copied into an
+older checkout it measures the older grader the same way.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import nbformat
 
 from grader.autograde import autograde, default_workers
 from grader.course import ROOT, SOLUTIONS, check_lesson, use_environment_bin
-from grader.sandbox import Sandbox, confined
+from grader.sandbox import Sandbox
 
 CELLS = re.compile(r"its cells ([0-9.]+) s")
 PLAIN_CONFIG = """c = get_config()
@@ -122,6 +123,7 @@ def own_execution_seconds(entries: dict, lesson: str) -> float:
 def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
     """Seconds to start a (sandboxed) kernel and run an empty cell, best of ``repeats``."""
     from grader.execute import CellRun, _execute_cell, _Kernel
+    from grader.sandbox import confined
 
     limits = Sandbox().limits(sandbox=sandbox)
 
@@ -144,6 +146,8 @@ def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
 
 def sandbox_setup_seconds(repeats: int = 5) -> float:
     """Seconds to make and remove one run's sandbox (uid, control group, disk, folders), best of ``repeats``."""
+    from grader.sandbox import confined
+
     limits = Sandbox().limits()
     times = []
     for _ in range(repeats):

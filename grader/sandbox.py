@@ -221,8 +221,8 @@ def remove_tree(path: Path) -> bool:
                 try:
                     try:
                         below = os.open(child, flags, dir_fd=fd)
-                    except PermissionError:
-                        os.chmod(child, 0o700, dir_fd=fd, follow_symlinks=False)
+                    except PermissionError:      # a folder its owner made unreadable (root is never refused)
+                        os.chmod(child, 0o700, dir_fd=fd)
                         below = os.open(child, flags, dir_fd=fd)
                 except OSError:
                     stuck.add((here, child))

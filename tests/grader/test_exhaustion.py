@@ -331,9 +331,10 @@ def test_swapped_sockets_never_lead_the_grader_elsewhere(tmp_path):
     decoy.bind(f"ipc://{tmp_path / 'decoy'}")
     monitor = decoy.get_monitor_socket()
     swap = SWAP_SOCKETS.format(run=str(RUN_IN), decoy=str(tmp_path / "decoy"))
-    result = run_job(_job([swap, "print(TOKEN)", "import os\nos._exit(0)", "print('restarted')"], short_limits()))
+    reconnect = "get_ipython().kernel.iopub_socket.close()   # whoever listened must reconnect, by path"
+    result = run_job(_job([swap, "print(TOKEN)", reconnect, "print('restarted')"], short_limits()))
     statuses = [c.status for c in result.cells.values()]
-    assert statuses == ["ok", "ok", "died", "ok"], (statuses, result.notes)
+    assert statuses == ["ok", "ok", "timeout", "ok"], (statuses, result.notes)
     assert "kernel-1" in _printed(result.cells[0])
     assert _printed(result.cells[1]) == "kept in the attacker's own kernel\n", "the grader still talks to that kernel"
     events = []
@@ -346,14 +347,6 @@ def test_swapped_sockets_never_lead_the_grader_elsewhere(tmp_path):
 
 
 # --- what the grader accepts ----------------------------------------------------------------
-
-@pytest.mark.slow
-def test_a_300_mb_display_message_costs_the_grader_little():
-    cost = grader_cost(display_message(300), memory_mb=4096)
-    print(f"one 300 MB display message: {cost}")
-    assert cost["status"] == "ok" and cost["kept_bytes"] < 1000
-    assert cost["peak_mb"] < 100, "the grader skipped it without reading it (it took ~900 MB before)"
-
 
 FORGED_ON_THE_CHANNEL = r"""
 import json, socket, struct
@@ -372,11 +365,23 @@ print("sent")
 """
 
 
+MULTIPART = """
+get_ipython().kernel.iopub_socket.send_multipart([b"x" * (32 << 20)] * 24)   # parts under any per-part limit
+print("sent")
+"""
+
+
 @pytest.mark.slow
-def test_a_gigabyte_forged_on_the_channel_costs_the_grader_little():
-    cost = grader_cost(FORGED_ON_THE_CHANNEL, memory_mb=2048)
-    print(f"a forged 1 GB frame on the channel: {cost}")
-    assert cost["peak_mb"] < 100 and cost["kept_bytes"] < 1000, cost
+@pytest.mark.parametrize("attack, source, memory_mb", [
+    ("one 300 MB display message", display_message(300), 4096),
+    ("a gigabyte forged on the grader's channel", FORGED_ON_THE_CHANNEL, 2048),
+    ("a multipart message of 768 MB", MULTIPART, 4096),
+])
+def test_what_a_kernel_sends_costs_the_grader_little(attack, source, memory_mb):
+    cost = grader_cost(source, memory_mb=memory_mb)
+    print(f"{attack}: {cost}")
+    assert cost["peak_mb"] < 100, "the grader skipped it unread (a 300 MB message cost it ~900 MB before)"
+    assert cost["kept_bytes"] < 1000 and cost["status"] in ("ok", "died"), cost
 
 
 def test_a_test_cell_keeps_no_more_reports_than_the_reference_sent():
