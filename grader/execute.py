@@ -26,8 +26,8 @@ import nbformat
 
 from dlcourse.observe import MIME
 from grader.channel import SMALL_FRAME, ChannelClosed, KernelChannel
-from grader.rewrite import SETUP
 from grader.processes import resident_mb
+from grader.rewrite import setup_source
 from grader.sandbox import Confinement, Limits, Sandbox, confined
 
 INTERRUPT_GRACE = 3.0       # seconds a kernel gets to stop after an interrupt
@@ -61,6 +61,7 @@ class ExecutionJob:
     test_cells: list[int]                # indices whose observations are collected
     files: dict[str, bytes] = field(default_factory=dict)
     limits: Limits = field(default_factory=lambda: Sandbox().limits())
+    setup: str = field(default_factory=setup_source)   # run first in every kernel (grader.rewrite)
     max_reports: dict[int, int] = field(default_factory=dict)   # test cell index -> the reference's report count
 
 
@@ -329,7 +330,8 @@ async def _run(job: ExecutionJob, confinement: Confinement) -> ExecutionResult:
                 return None
             for index in [None, *replay]:
                 again = CellRun(-1 if index is None else index)
-                await _execute_cell(kernel, SETUP if index is None else cells[index]["source"], again, False, time_left())
+                await _execute_cell(kernel, job.setup if index is None else cells[index]["source"], again, False,
+                                    time_left())
                 if kernel.process is None:
                     notes.append(f"replaying cell {index} after a restart failed: {again.error}")
                     if index is not None:
