@@ -19,7 +19,9 @@ import nbformat
 import pytest
 
 import grader.sandbox as sandbox
+from dlcourse.checks import type_signature
 from dlcourse.observe import encode
+from dlcourse.policy import POLICY_SITE
 from grader.bench import HOG_LOOP, HOG_MB, HOGS, display_message, grader_cost
 from grader.execute import CellRun, ExecutionJob, _execute_cell, _Kernel, run_job
 from grader.judge import judge
@@ -36,8 +38,8 @@ needs_cgroups = pytest.mark.skipif(not HAS_CGROUPS, reason="this machine cannot 
 
 def _job(sources, limits, tests=(), max_reports=None):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    return ExecutionJob("exhaustion", json.loads(json.dumps(nb)), list(range(len(sources))), list(tests), {},
-                        limits, max_reports or {})
+    return ExecutionJob("exhaustion", json.loads(json.dumps(nb)), list(range(len(sources))), list(tests),
+                        limits=limits, max_reports=max_reports or {})
 
 
 def _printed(cell) -> str:
@@ -385,14 +387,17 @@ def test_what_a_kernel_sends_costs_the_grader_little(attack, source, memory_mb):
 
 
 def test_a_test_cell_keeps_no_more_reports_than_the_reference_sent():
-    flood = ("from IPython.display import publish_display_data\nfrom dlcourse.observe import MIME, encode\n"
-             "for i in range(1000):\n    publish_display_data({MIME: {'site': i % 2, 'name': None, 'value': encode(1.0)}})")
-    cell = run_job(_job(["x = 1", flood], short_limits(cell_timeout=60), tests=[1], max_reports={1: 2})).cells[1]
-    assert cell.status == "ok" and len(cell.observations) == 2 and cell.extra_reports == 998
+    flood = ("from IPython.display import publish_display_data\nfrom dlcourse.observe import MIME, observe\n"
+             f"publish_display_data({{MIME: {{'site': {POLICY_SITE!r}, 'calls': []}}}})\n"
+             "for i in range(999):\n    observe(i % 2, 1.0)")
+    limits = short_limits(cell_timeout=60)
+    cell = run_job(_job(["x = 1", flood], limits, tests=[1], max_reports={1: 3})).cells[1]  # 2 checks, 1 policy
+    assert cell.status == "ok" and len(cell.observations) == 3 and cell.extra_reports == 997
     test = TestCell("t", 1.0, True, "", "", rewrite_test_cell("expect_close(f(1), 1.0)\nexpect_close(f(2), 1.0)").specs)
-    reference = [{"site": 0, "name": None, "value": encode(1.0)}, {"site": 1, "name": None, "value": encode(1.0)}]
+    reference = [{"site": POLICY_SITE, "calls": []},
+                 *({"site": i, "name": None, "value": encode(1.0), "type": type_signature(1.0)} for i in (0, 1))]
     verdict = judge(test, reference, cell)
-    assert (verdict.score, verdict.status) == (0.0, "tampered") and "1000 checks" in verdict.message
+    assert (verdict.score, verdict.status) == (0.0, "tampered") and "reported 999 checks, but it has 2" in verdict.message
 
 
 def test_a_cells_outputs_are_bounded_in_number():
