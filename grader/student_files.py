@@ -45,8 +45,9 @@ def _kind(mode: int) -> str:
 
 
 def _refuse_link(name: str, what: str) -> Refused:
-    return Refused(f"{name} is a symbolic link; the grader reads only the student's own {what}, never a link: "
-                   f"submit the {what} itself")
+    noun = "file" if what == "files" else what
+    return Refused(f"the {noun} {name} is a symbolic link; the grader reads only the student's own {what}, "
+                   f"never a link: submit the {noun} itself")
 
 
 @contextmanager
@@ -63,11 +64,11 @@ def open_folder(name: str, dir_fd: int | None = None, what: str = "folder") -> I
                 is_link = error.errno == errno.ELOOP
             if is_link:
                 raise _refuse_link(Path(name).name, what) from None
-            raise Refused(f"{Path(name).name} is not a folder") from None
+            raise Refused(f"the {what} {Path(name).name} is not a real folder") from None
         raise
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):    # O_DIRECTORY makes this impossible; be explicit anyway
-            raise Refused(f"{Path(name).name} is not a folder")
+            raise Refused(f"the {what} {Path(name).name} is not a real folder")
         yield fd
     finally:
         os.close(fd)
@@ -86,14 +87,15 @@ def read_regular_file(name: str, dir_fd: int, limit: int) -> bytes:
         if error.errno == errno.ELOOP:
             raise _refuse_link(name, "file") from None
         if error.errno == errno.EISDIR:
-            raise Refused(f"{name} is a folder, not a file") from None
+            raise Refused(f"the file {name} is a folder, not a file") from None
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"{name} is {_kind(info.st_mode)}, not a regular file; the grader reads only regular files")
+            raise Refused(f"the file {name} is {_kind(info.st_mode)}, not a regular file; the grader reads only "
+                          "regular files")
         if info.st_size > limit:
-            raise Refused(f"{name} is {info.st_size:,} bytes, more than the {limit:,} the grader accepts")
+            raise Refused(f"the file {name} is {info.st_size:,} bytes, more than the {limit:,} the grader accepts")
         chunks, left = [], limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
@@ -103,7 +105,7 @@ def read_regular_file(name: str, dir_fd: int, limit: int) -> bytes:
             left -= len(chunk)
         data = b"".join(chunks)
         if len(data) > limit:   # it grew while we read it
-            raise Refused(f"{name} is more than the {limit:,} bytes the grader accepts")
+            raise Refused(f"the file {name} is more than the {limit:,} bytes the grader accepts")
         return data
     finally:
         os.close(fd)
@@ -194,8 +196,8 @@ def _refusal_of_entry(entry: Entry) -> Refused | None:
         return None
     if entry.kind == "a symbolic link":
         return _refuse_link(entry.name, "files")
-    return Refused(f"{entry.name} is {entry.kind}, not a regular file; the grader reads only regular files: "
-                   "remove it and submit again")
+    return Refused(f"the file {entry.name} is {entry.kind}, not a regular file; the grader reads only regular "
+                   "files: remove it and submit again")
 
 
 def read_lesson_folder(submissions: Path, student: str, lesson: str, notebook: str, caps: Caps) -> FolderContents:
@@ -251,7 +253,7 @@ def _read(fd: int, expected: str, caps: Caps) -> FolderContents:
         name = notebooks[0]
     contents = FolderContents(name, None, others=sorted(n for n in notebooks if n != name))
     if any(e.name == name and e.kind == "folder" for e in entries):
-        contents.problem = Refused(f"{name} is a folder, not a notebook")
+        contents.problem = Refused(f"the file {name} is a folder, not a notebook")
         return contents
     if name in files:
         contents.notebook = read_regular_file(name, fd, caps.notebook_bytes)

@@ -81,36 +81,37 @@ def read_submission(name: str, raw: bytes | None, notebook: LessonNotebook, caps
         hint = f" (found {', '.join(others)}: was it renamed?)" if others else ""
         raise Ungradable("missing", f"no {name} was submitted{hint}")
     if not raw.strip():
-        raise Ungradable("invalid", f"{name} is empty: save the notebook in Jupyter and submit it again")
+        raise Ungradable("invalid", f"the notebook {name} is empty: save it in Jupyter and submit it again")
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
     except UnicodeDecodeError:
-        raise Ungradable("invalid", f"{name} is not a text file, so it cannot be a notebook") from None
+        raise Ungradable("invalid", f"the notebook {name} is not a text file, so it cannot be a notebook") \
+            from None
     except json.JSONDecodeError as error:
-        raise Ungradable("invalid", f"{name} is not valid JSON ({error}); it may have been cut short "
+        raise Ungradable("invalid", f"the notebook {name} is not valid JSON ({error}); it may have been cut short "
                                     "or edited by hand") from None
     except RecursionError:
-        raise Ungradable("invalid", f"{name} is JSON nested too deeply to be a notebook") from None
+        raise Ungradable("invalid", f"the notebook {name} is JSON nested too deeply to be a notebook") from None
     if not isinstance(data, dict) or not ({"cells", "worksheets"} & set(data)):
-        raise Ungradable("invalid", f"{name} is JSON but not a Jupyter notebook (it has no cells)")
+        raise Ungradable("invalid", f"the notebook {name} is JSON but not a Jupyter notebook (it has no cells)")
     cells = _cell_count(data)
     if cells > caps.cells:
-        raise Ungradable("invalid", f"{name} has {cells:,} cells, more than the {caps.cells:,} the grader accepts "
-                                    "(c.Submission.max_cells)")
+        raise Ungradable("invalid", f"the notebook {name} has {cells:,} cells, more than the {caps.cells:,} the "
+                                    "grader accepts (c.Submission.max_cells)")
     del data    # a notebook near the size cap parses to many times its size; nbformat parses the text again
     try:
         with warnings.catch_warnings():  # old formats have no cell ids; they get them below
             warnings.simplefilter("ignore", MissingIDFieldWarning)
             nb = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several types for a document that is not a notebook
-        raise Ungradable("invalid", f"{name} is not a Jupyter notebook ({type(error).__name__}: "
+        raise Ungradable("invalid", f"the notebook {name} is not a Jupyter notebook ({type(error).__name__}: "
                                     f"{str(error)[:200]})") from None
     _give_ids(nb)
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):
-        raise OtherLesson("invalid", f"{name} holds none of this lesson's exercises: "
+        raise OtherLesson("invalid", f"the notebook {name} holds none of this lesson's exercises: "
                                      "is it another lesson's notebook?")
     return nb
 
