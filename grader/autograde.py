@@ -40,7 +40,8 @@ from grader.sandbox import Limits, Sandbox, require_sandbox
 from grader.student_files import FolderContents, read_lesson_folder
 from grader.submission import Prepared, Submission, Ungradable, prepare
 
-TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered"}
+TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered",
+          "forbidden": "Forbidden"}
 PAGE_WITHHELD = ("The full page is not shown: it would have quoted a hidden test or an expected value. "
                  "Your results are below.")
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dlcourse.checks import compare, compare_types
+from dlcourse.checks import as_data, compare, compare_types, type_signature
 from dlcourse.observe import decode, decode_type
+from dlcourse.policy import POLICY_SITE
 from grader.execute import CellRun
 from grader.lesson import TestCell
+from grader.rewrite import NOT_A_LITERAL
 
 # The only words a check judged without details is described with, by Difference.kind.
 REASONS = {
@@ -38,7 +40,7 @@ _UNDEFINED = re.compile(r"NameError: name '([A-Za-z_][A-Za-z0-9_]*)' is not defi
 @dataclass(frozen=True)
 class Verdict:
     score: float
-    status: str       # ok, failed, error, timeout, tampered (see grader.results.STATUSES)
+    status: str       # ok, failed, error, timeout, tampered, forbidden (see grader.results.STATUSES)
     message: str
 
 
@@ -58,6 +60,20 @@ def _raised(error: str, detailed: bool, public_names: frozenset[str]) -> str:
     return RAISED
 
 
+def _is_policy_report(report) -> bool:
+    return isinstance(report, dict) and report.get("site") == POLICY_SITE
+
+
+def _forbidden_calls(test: TestCell, reports: list) -> list[str] | None:
+    """The routines the student's code called that the exercise forbids (the policy report's names
+    that are in the test's policy: nothing the kernel sent is echoed), or None without a report."""
+    policy = [r for r in reports if _is_policy_report(r)]
+    if len(policy) != 1 or not isinstance(policy[0].get("calls"), list):
+        return None
+    called = {c for c in policy[0]["calls"] if isinstance(c, str)}
+    return [name for name in test.forbidden if name in called]
+
+
 def judge(test: TestCell, reference: list[dict], run: CellRun | None, *, detailed: bool | None = None,
           public_names: frozenset[str] = frozenset()) -> Verdict:
     """Score one test cell.
@@ -72,9 +88,10 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None, *, detaile
             ``NameError`` for one of them is named even without details.
 
     Returns:
-        Full points when every report matches the reference within the check's tolerance
-        and the cell raised nothing; else 0 with a status and a message that names the
-        failing check (and, without details, only a reason from :data:`REASONS`).
+        Full points when every report matches the reference within the check's tolerance,
+        the student's code called nothing the exercise forbids, and the cell raised nothing;
+        else 0 with a status and a message that names the failing check (and, without
+        details, only a reason from :data:`REASONS`) or the forbidden routine.
     """
     detailed = not test.hidden if detailed is None else detailed
     fail = lambda status, message: Verdict(0.0, status, message)  # noqa: E731
@@ -85,7 +102,16 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None, *, detaile
         return fail("timeout", run.error or "the test cell ran out of time")
     if run.status in ("died", "memory"):
         return fail("error", run.error or "the kernel died while running the test cell")
-    reports, total = run.observations, len(reference)
+    forbidden = _forbidden_calls(test, run.observations)
+    if forbidden is None:
+        return fail("tampered", "the test cell's policy report is missing or malformed: "
+                                "the grader's check was replaced or bypassed")
+    if forbidden:
+        return fail("forbidden", f"the answer calls {', '.join(forbidden)}, which this exercise must not use "
+                                 "(see its 'Not allowed' line)")
+    reports = [r for r in run.observations if not _is_policy_report(r)]
+    reference = [r for r in reference if not _is_policy_report(r)]
+    total = len(reference)
     for i, expected in enumerate(reference):
         label = _label(i, total, expected.get("name"))
         if i >= len(reports):
@@ -105,13 +131,16 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None, *, detaile
         except (ValueError, TypeError):
             return fail("tampered", f"{label}: the report is malformed")
         spec = test.specs[expected["site"]]
-        difference = compare(got, decode(expected["value"]), reveal=detailed, **spec.compare_options())
+        # A visible check written against a literal is judged against what the student reads.
+        written = not test.hidden and spec.literal is not NOT_A_LITERAL
+        target = as_data(spec.literal) if written else decode(expected["value"])
+        difference = compare(got, target, reveal=detailed, **spec.compare_options())
         if not difference and spec.check_type:
             try:
                 signature = decode_type(report.get("type"))
             except ValueError:
                 return fail("tampered", f"{label}: the report is malformed")
-            difference = compare_types(signature, expected["type"])
+            difference = compare_types(signature, type_signature(spec.literal) if written else expected["type"])
         if difference:
             return fail("failed", f"{label}: {difference if detailed else REASONS.get(difference.kind, MISMATCH)}")
     if len(reports) > total:

@@ -6,8 +6,9 @@ backstop, :class:`Secrets` holds what must never appear in a student's feedback 
 autograded notebook, and finds it in text:
 
 * every non-trivial line (:data:`MIN_LINE` characters or more, once whitespace is collapsed)
-  of a hidden test, as written and as rewritten for the kernel, that the released lesson does
-  not show;
+  of a hidden test, as written and as rewritten for the kernel, that neither the released
+  lesson nor what the kernel receives before any hidden test (the grader's setup cell, the
+  visible tests as rewritten) shows;
 * every such line of the reference answers (in outputs and messages only: a student's own
   code may well hold the same line);
 * every expected value a hidden check's reference reported (finite floats that are not
@@ -113,7 +114,9 @@ class Secrets:
     def of(cls, notebook: LessonNotebook, reference: dict[str, list[dict]],
            release: nbformat.NotebookNode) -> "Secrets":
         """The secrets of ``notebook``, given the reference's reports and the released lesson."""
-        public = {_normal(line) for cell in release.cells for line in cell.source.splitlines()}
+        known = [cell.source for cell in release.cells] + [notebook.setup] + \
+            [t.rewritten for t in notebook.tests if not t.hidden]
+        public = {_normal(line) for source in known for line in source.splitlines()}
         keep = lambda lines: {n for n in map(_normal, lines) if len(n) >= MIN_LINE and n not in public}  # noqa: E731
         hidden: set[str] = set()
         for test in notebook.tests:

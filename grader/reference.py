@@ -14,9 +14,11 @@ from pathlib import Path
 
 import dlcourse.checks
 import dlcourse.observe
+import dlcourse.policy
 import grader.plan
 import grader.rewrite
 from dlcourse.observe import decode
+from dlcourse.policy import POLICY_SITE
 from grader.course import CourseError
 from grader.execute import run_job
 from grader.lesson import LessonNotebook
@@ -33,7 +35,8 @@ def _modules_digest(seed: str, modules) -> str:
 
 def reference_key(notebook: LessonNotebook) -> str:
     """A digest of the solution notebook and of the code that turns it into reports."""
-    return _modules_digest(notebook.digest, (dlcourse.checks, dlcourse.observe, grader.rewrite, grader.plan))
+    return _modules_digest(notebook.digest, (dlcourse.checks, dlcourse.observe, dlcourse.policy, grader.rewrite,
+                                             grader.plan))
 
 
 def grading_key(notebook: LessonNotebook) -> str:
@@ -75,6 +78,8 @@ def reference_reports(notebook: LessonNotebook, files: dict[str, bytes], limits:
         for report in run.observations:
             if "error" in report:
                 problems.append(f"{grade_id}: {report['error']}")
+            if report.get("site") == POLICY_SITE and report.get("calls"):
+                problems.append(f"{grade_id}: the reference calls {report['calls']}, which its exercise forbids")
             decode(report.get("value"))
         reports[grade_id] = run.observations
     if problems:

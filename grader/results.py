@@ -26,6 +26,7 @@ STATUSES = {
     "error": "the kernel died or could not run the test cell (crash, memory limit), or the grader could not "
              "grade or write this submission (a full disk): the message says which",
     "tampered": "the submission interfered with grading or changed protected cells; see the message",
+    "forbidden": "the answer calls a routine its exercise must not use (its 'Not allowed' line): 0 points",
     "invalid": "the file is not a gradable notebook of this lesson",
     "missing": "no notebook was submitted",
 }

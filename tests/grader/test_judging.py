@@ -1,10 +1,12 @@
 """The pieces of judging: rewriting test cells, the wire format, the plan of cells, the verdicts."""
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
-from dlcourse.checks import type_signature
+from dlcourse.checks import as_data, type_signature
 from dlcourse.observe import decode, decode_type, encode
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
@@ -94,8 +96,9 @@ def _report(site, name, value):
 REFERENCE = [_report(0, None, 1.0), _report(1, "two", 2.0)]
 
 
-def _run(*reports, status="ok", error=None):
-    return CellRun(0, status, error, [], list(reports))
+def _run(*reports, status="ok", error=None, calls=(), policy=True):
+    """A test cell's run: its check reports, then the policy report every test cell ends with."""
+    return CellRun(0, status, error, [], list(reports) + ([{"site": "policy", "calls": list(calls)}] if policy else []))
 
 
 def test_verdicts():
@@ -187,3 +190,50 @@ def test_deep_or_huge_forged_type_signatures_cost_nothing():
     assert decode_type(huge) == huge
     from dlcourse.checks import compare_types
     assert compare_types(huge, type_signature([1.0, 2.0])) is None, "compared item by item, never expanded"
+
+
+@pytest.mark.parametrize("source, value", [
+    ("0.5", 0.5), ("-2", -2), ("(2, 3)", (2, 3)), ("[1, 'a', None]", [1, "a", None]), ("0.5 * (1 + 4 + 9)", 7.0),
+    ("np.zeros(2)", np.zeros(2)), ("np.array([[0.5, 0.5]], dtype=np.float32)", np.array([[0.5, 0.5]], np.float32)),
+    ("np.ones((2, 3))", np.ones((2, 3))), ("{'m': 0.0}", {"m": 0.0}),
+])
+def test_literal_expectations_are_kept(source, value):
+    from dlcourse.checks import compare as compare_data
+    from grader.rewrite import literal_expectation
+
+    literal = literal_expectation(ast.parse(source, mode="eval").body)
+    assert compare_data(as_data(literal), as_data(value), exact=True, check_dtype=True) is None
+    assert type_signature(literal) == type_signature(value)
+
+
+@pytest.mark.parametrize("source", ["np.log(4.0)", "softmax(z)", "torch.zeros(2)", "x", "np.zeros(n)",
+                                    "np.zeros(2, dtype=object)", "f'{x}'", "[x for x in y]", "{**d}"])
+def test_computed_expectations_are_not_literals(source):
+    from grader.rewrite import NOT_A_LITERAL, literal_expectation
+
+    assert literal_expectation(ast.parse(source, mode="eval").body) is NOT_A_LITERAL
+
+
+def test_a_visible_check_against_a_literal_shows_the_literal_not_the_references_rounding():
+    visible = TestCell("ex_visible", 1.0, False, "src", "rewritten",
+                       rewrite_test_cell("expect_close(g().sum(axis=1), np.zeros(2), atol=1e-12)").specs)
+    reference = [_report(0, None, np.array([-1.39e-17, 2.2e-17]))]
+    verdict = judge(visible, reference, _run(_report(0, None, np.array([0.5, 0.0]))))
+    assert verdict.status == "failed" and "expected 0.0" in verdict.message and "e-17" not in verdict.message
+    assert judge(visible, reference, _run(_report(0, None, np.array([1e-13, 0.0])))).status == "ok"
+    hidden = TestCell("ex_hidden", 1.0, True, "src", "rewritten", visible.specs)
+    assert judge(hidden, reference, _run(_report(0, None, np.array([1e-13, 0.0])))).status == "ok", \
+        "hidden checks are judged against the reference"
+
+
+def test_a_forbidden_call_scores_zero_and_only_the_policys_own_names_are_echoed():
+    guarded = TestCell("ex_guarded", 2.0, True, "src", "rewritten", TEST.specs, ("torch.softmax", "torch.Tensor.softmax"))
+    assert judge(guarded, REFERENCE, _run(*REFERENCE)).status == "ok"
+    caught = judge(guarded, REFERENCE, _run(*REFERENCE, calls=["torch.Tensor.softmax", "<script>alert(1)</script>"]))
+    assert (caught.score, caught.status) == (0.0, "forbidden")
+    assert "torch.Tensor.softmax" in caught.message and "script" not in caught.message
+    assert judge(guarded, REFERENCE, _run(*REFERENCE, calls=["torch.nn.functional.softmax"])).status == "ok", \
+        "only what this exercise forbids counts"
+    for broken in (_run(*REFERENCE, policy=False), CellRun(0, "ok", None, [], [*REFERENCE, {"site": "policy"}]),
+                   _run(*REFERENCE, {"site": "policy", "calls": []})):
+        assert judge(guarded, REFERENCE, broken).status == "tampered"
