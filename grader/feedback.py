@@ -8,7 +8,7 @@ the grader's message opens the page.
 
 Pages are safe to open (:mod:`grader.pages`): student markdown and HTML outputs are
 sanitized, JavaScript and widget outputs are not rendered, and a Content-Security-Policy
-forbids every script and remote load. A page that would still show a secret
+forbids every script and remote load (MathJax too: formulas show as their LaTeX source). A page that would still show a secret
 (:meth:`grader.redact.Secrets.page_is_clean`) is replaced by the summary alone.
 """
 from __future__ import annotations
