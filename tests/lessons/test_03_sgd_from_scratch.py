@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from tests.support import notebooks as nbs
 
 LESSON = "03_sgd_from_scratch"
-# Figures the prose quotes from elsewhere than the notebook's run.
+# Figures the prose quotes from elsewhere than the notebook's run (tests/lessons/test_contracts.py reads this).
 FIGURES_FROM_ELSEWHERE = {"0.9635": "fast.ai course v3, lesson 5 (one epoch of one-cycle), FACTS.md",
                           "0.02": "fast.ai course v3, lesson 5: the lecture's learning rate, FACTS.md"}
 
@@ -202,33 +202,3 @@ def test_fashion_mnist_story(printed):
     assert rows[0][0] == "shirt" and {name for name, _ in rows[-5:]} == {
         "trouser", "bag", "sandal", "sneaker", "ankle boot"}
     assert "most frequent mistake: shirt taken for T-shirt/top" in printed
-
-
-def _decimals(text):
-    return re.findall(r"(?<![\w.])(\d+\.\d+)(?![\w.])", text)
-
-
-@pytest.mark.slow
-def test_every_figure_in_the_prose_comes_from_the_run(executed):
-    """Each decimal number of the markdown is printed or written in the code (at the prose's precision)."""
-    code_and_outputs = []
-    for cell in executed.cells:
-        if cell.cell_type != "code":
-            continue
-        code_and_outputs.append(cell.source)
-        for output in cell.get("outputs", []):
-            code_and_outputs.append(output.get("text", "") or output.get("data", {}).get("text/plain", ""))
-    found = " ".join(code_and_outputs)
-    known = re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", found)
-    missing = []
-    for cell in executed.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for figure_text in _decimals(re.sub(r"Exercise \d+\.\d+", "", cell.source)):
-            digits = len(figure_text.split(".")[1])
-            value = float(figure_text)
-            if figure_text in FIGURES_FROM_ELSEWHERE or any(
-                    abs(abs(float(k)) - value) < 0.5 * 10 ** -digits + 1e-12 for k in known):
-                continue
-            missing.append(figure_text)
-    assert not missing, f"figures of the prose that the run does not print: {missing}"
