@@ -67,6 +67,11 @@ def nll_loss(log_probs, targets):
 def nll_loss(log_probs, targets):
     return -log_probs[:, targets].mean()
 ''',
+        "returns a 0-d torch tensor instead of a float": '''
+def nll_loss(log_probs, targets):
+    lp = torch.from_numpy(log_probs)
+    return -lp[torch.arange(len(targets)), torch.from_numpy(targets)].mean()
+''',
         "forgets the minus sign": '''
 def nll_loss(log_probs, targets):
     return log_probs[np.arange(len(targets)), targets].mean()
@@ -239,6 +244,14 @@ def bce_with_logits(logits, targets, pos_weight=None):
     m = torch.clamp(-z, min=0)
     softplus_neg = m + torch.log(torch.exp(-m) + torch.exp(-z - m))
     return torch.tensor(((1 - y) * z + lw * softplus_neg).mean().item(), dtype=logits.dtype)
+''',
+        "returns a Python float": '''
+def bce_with_logits(logits, targets, pos_weight=None):
+    z, y = logits, targets
+    lw = 1 + (pos_weight - 1) * y if pos_weight is not None else 1.0
+    m = torch.clamp(-z, min=0)
+    softplus_neg = m + torch.log(torch.exp(-m) + torch.exp(-z - m))
+    return ((1 - y) * z + lw * softplus_neg).mean().item()
 ''',
         "computes in float64 and returns float64": '''
 def bce_with_logits(logits, targets, pos_weight=None):
