@@ -14,9 +14,11 @@ from pathlib import Path
 
 import dlcourse.checks
 import dlcourse.observe
+import dlcourse.policy
 import grader.plan
 import grader.rewrite
 from dlcourse.observe import decode
+from dlcourse.policy import POLICY_SITE
 from grader.course import CourseError
 from grader.execute import run_job
 from grader.lesson import LessonNotebook
@@ -27,7 +29,7 @@ from grader.submission import plan_job
 def reference_key(notebook: LessonNotebook) -> str:
     """A digest of the solution notebook and of the code that turns it into reports."""
     digest = hashlib.sha256(notebook.digest.encode())
-    for module in (dlcourse.checks, dlcourse.observe, grader.rewrite, grader.plan):
+    for module in (dlcourse.checks, dlcourse.observe, dlcourse.policy, grader.rewrite, grader.plan):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -57,6 +59,8 @@ def reference_reports(notebook: LessonNotebook, files: dict[str, bytes], limits:
         for report in run.observations:
             if "error" in report:
                 problems.append(f"{grade_id}: {report['error']}")
+            if report.get("site") == POLICY_SITE and report.get("calls"):
+                problems.append(f"{grade_id}: the reference calls {report['calls']}, which its exercise forbids")
             decode(report.get("value"))
         reports[grade_id] = run.observations
     if problems:
