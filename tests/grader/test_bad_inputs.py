@@ -141,7 +141,7 @@ def _status(rows, exercise_prefix=None):
 def test_every_scenario_has_all_its_rows(rows):
     assert set(rows) == set(SCENARIOS) | {"renamed_notebook"}
     counts = {len(r) for r in rows.values()}
-    assert counts == {10}, "one row per test cell, for every submission"
+    assert counts == {15}, "one row per test cell, for every submission"
 
 
 @pytest.mark.parametrize("student, status, words", [
