@@ -341,6 +341,16 @@ try:
 except RuntimeError:
     pass
 """,
+    "processes_forked_until_refused": """
+import os, time
+try:
+    for _ in range(5000):
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+except OSError:
+    pass
+""",
     "busy_children_left_running": """
 import os
 for _ in range(8):

@@ -186,6 +186,64 @@ def test_the_control_group_and_the_disk_are_gone_after_the_run(made_folders):
     assert made_folders and all(str(f.root) not in mounts and not f.root.exists() for f in made_folders)
 
 
+# --- processes, threads and time -----------------------------------------------------------
+
+TASKS_PROBE = r"""
+import json, os, threading, time
+release = threading.Event()
+threads = []
+try:
+    while len(threads) < 1000:
+        thread = threading.Thread(target=release.wait, daemon=True)
+        thread.start()
+        threads.append(thread)
+except RuntimeError:
+    pass
+release.set()
+for thread in threads:
+    thread.join()
+children, refused = [], None
+try:
+    while len(children) < 1000:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        children.append(pid)
+except OSError as error:
+    refused = error.errno
+for pid in children:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+print(json.dumps({"threads": len(threads), "children": len(children), "refused": refused}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["cgroup", "fallback"])
+def test_threads_and_processes_are_bounded_together(mode, monkeypatch):
+    if mode == "fallback":
+        monkeypatch.setenv(FALLBACK_ENV, "1")
+    result = run_job(_job([TASKS_PROBE, "print('after')"], short_limits(max_processes=40, cell_timeout=120)))
+    assert result.cells[0].status == "ok", (result.cells[0].error, result.notes)
+    seen = json.loads(_printed(result.cells[0]))
+    # The kernel's own threads count too: neither threads nor forked children reach the limit.
+    assert 0 < seen["threads"] < 40 and 0 < seen["children"] < 40 and seen["refused"] == 11, seen  # EAGAIN
+    assert _printed(result.cells[1]) == "after\n", "the kernel goes on once they are gone"
+
+
+def test_the_notebook_timeout_bounds_the_wall_clock_whatever_the_cells_do():
+    """A cell that sleeps, ignoring the interrupt, under a cell limit of an hour: the notebook's
+    limit stops it, and the cells after it are not run."""
+    sleeper = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(3600)"
+    limits = short_limits(cell_timeout=3600, notebook_timeout=20)
+    result = run_job(_job(["x = 1", sleeper, "print('never')"], limits))
+    statuses = [c.status for c in result.cells.values()]
+    assert statuses == ["ok", "timeout", "timeout"], (statuses, result.notes)
+    assert "ignored the interrupt" in result.cells[1].error
+    assert result.cells[2].error == "the notebook ran longer than 20 s" and not result.cells[2].outputs
+    assert result.seconds < 20 + 3 + 15, f"{result.seconds:.1f} s: the deadline, the interrupt's grace and the kill"
+
+
 # --- user namespaces ------------------------------------------------------------------------
 
 USERNS_PROBE = r"""
