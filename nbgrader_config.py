@@ -48,3 +48,10 @@ c.Sandbox.file_size_mb = 256
 c.Sandbox.disk_mb = 1024      # home, working copy, /tmp and /dev/shm together (a tmpfs; counts as memory too)
 c.Sandbox.max_files = 20_000
 c.Sandbox.cpu_weight = 100    # the CPU share of all of a submission's processes together
+
+# What the grader accepts of a submission before reading it further (a larger or longer
+# notebook, or a folder with more entries, is "invalid"; extra files beyond the budget are not copied).
+c.Submission.max_notebook_mb = 64
+c.Submission.max_cells = 2000
+c.Submission.max_extra_files_mb = 20
+c.Submission.max_files = 500

@@ -455,7 +455,7 @@ def test_a_test_cell_keeps_no_more_reports_than_the_reference_sent():
     reference = [{"site": POLICY_SITE, "calls": []},
                  *({"site": i, "name": None, "value": encode(1.0), "type": type_signature(1.0)} for i in (0, 1))]
     verdict = judge(test, reference, cell)
-    assert (verdict.score, verdict.status) == (0.0, "tampered") and "reported 999 checks, but it has 2" in verdict.message
+    assert (verdict.score, verdict.status) == (0.0, "tampered") and verdict.message == "the test cell reported more checks than its 2"
 
 
 def test_a_cells_outputs_are_bounded_in_number():
