@@ -110,6 +110,18 @@ def test_the_scanner_finds_every_answer_and_hidden_test_rendered_into_a_page(tmp
     assert hidden <= origins, f"hidden tests not found: {hidden - origins}"
 
 
+def test_the_scanner_finds_extra_sources_and_ignores_what_the_lessons_show(tmp_path):
+    kept = "probabilities = np.exp(logits - logits.max())  # a kept answer"
+    stub = "raise NotImplementedError()"
+    (tmp_path / "page.html").write_text(f"<html><body><pre>{kept}</pre><p>{stub}</p></body></html>")
+    secrets = secret_lines([SCREENSHOT_LESSON], extra={"tests/kept.py": f"{kept}\n{stub}"})
+    assert stub not in secrets, "nbgrader's stub is shown to every student"
+    found = leaks(tmp_path, secrets)
+    assert f"page.html: {kept!r} (from tests/kept.py)" in found, "as the page shows it"
+    assert all(f.startswith(f"page.html: {kept!r}") and f.endswith("(from tests/kept.py)") for f in found), found
+    assert leaks(tmp_path, secret_lines([SCREENSHOT_LESSON])) == []
+
+
 # --- the built site ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=None)

@@ -2,8 +2,9 @@
 lines of the reference answers and hidden tests.
 
 One scanner for everything published from ``solutions/``: the course website (``tests/test_site.py``)
-and the student edition. It reads the solution notebooks itself, independently of how the
-release, the site or the edition leave secrets out.
+and the student edition (which adds the answers kept in ``tests/`` through ``extra``). It reads
+the solution notebooks itself, independently of how the release, the site or the edition leave
+secrets out.
 """
 from __future__ import annotations
 
@@ -42,10 +43,11 @@ def _split(cell) -> tuple[list[str], list[str]]:
     return secret, public
 
 
-def secret_lines(lessons: list[str] | None = None) -> dict[str, str]:
+def secret_lines(lessons: list[str] | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     """``{line: where it comes from}`` for every line of the reference answers (code between
     nbgrader's solution delimiters, answers written in prose) and of the hidden tests of
-    ``lessons`` (default: all), but lines of fewer than :data:`MIN_LENGTH` characters and lines
+    ``lessons`` (default: all), and of the sources in ``extra`` (``{where: source}``, such as the
+    answers kept in ``tests/``), but lines of fewer than :data:`MIN_LENGTH` characters and lines
     the lessons show anyway, whole or inside a longer line (outside those regions, in nbgrader's
     stubs: a docstring's hint may quote a line of the answer)."""
     config = nbgrader_config().ClearSolutions
@@ -57,6 +59,8 @@ def secret_lines(lessons: list[str] | None = None) -> dict[str, str]:
             public.update(shown)
             secret.update({line: f"solutions/{lesson} {nbs.nbgrader_meta(cell).get('grade_id', 'cell')}"
                            for line in hidden})
+    for where, source in (extra or {}).items():
+        secret.update({line.strip(): where for line in source.splitlines() if line.strip() not in secret})
     shown = "\n".join(public)
     return {line: where for line, where in secret.items() if len(line) >= MIN_LENGTH and line not in shown}
 
@@ -137,4 +141,4 @@ def leaks(folder: Path, secrets: dict[str, str], skip: tuple[str, ...] = (".git"
                 elif MIN_SUBSTRING < len(line) <= MAX_SEARCHED:
                     found.extend(f"{path.relative_to(folder)}: {s!r} inside {line[:80]!r} (from {secrets[s]})"
                                  for s in long_secrets if s in line)
-    return found
+    return sorted(set(found))
