@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import http.server
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,8 @@ from tests.support.secrets import leaks, page_text, secret_lines
 ARTIFACTS = ROOT / "artifacts"
 LESSONS = lesson_ids()
 SCREENSHOT_LESSON = "02_cross_entropy"
+# Seconds a page may take to load and typeset, stretched on a machine loaded by other work (see tests/support/grading.py).
+PAGE_TIMEOUT = 60 * float(os.environ.get("DLCOURSE_TEST_TIME_SCALE", "1"))
 
 
 def _fake_run(released):
@@ -227,8 +230,8 @@ def _open(page, url: str, math: bool = True) -> list[str]:
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
     page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-    page.goto(url, wait_until="load")
-    page.wait_for_function(MATH_DONE if math else "() => window.MathJax && MathJax.isReady", timeout=60_000)
+    page.goto(url, wait_until="load", timeout=PAGE_TIMEOUT * 1000)
+    page.wait_for_function(MATH_DONE if math else "() => window.MathJax && MathJax.isReady", timeout=PAGE_TIMEOUT * 1000)
     return problems
 
 
