@@ -16,7 +16,8 @@ from grader.course import CourseError, LESSONS, lesson_ids, nbgrader_config
 from grader.execute import ExecutionJob, run_job
 from grader.lesson import LessonNotebook, is_answer_cell, is_test_cell, load_lesson, nbgrader_meta
 from grader.sandbox import Sandbox
-from grader.submission import OtherLesson, Ungradable, planned_cells, read_submission
+from grader.student_files import FolderContents, read_notebook_folder
+from grader.submission import OtherLesson, Submission, Ungradable, planned_cells, read_submission
 
 CHECK_CALLS = ("expect_close(", "expect_equal(")
 
@@ -29,18 +30,22 @@ class ExerciseCheck:
     message: str           # the first failing check's message, or ""
 
 
-def read_course_notebook(path: Path) -> tuple[LessonNotebook, nbformat.NotebookNode]:
-    """Read a notebook and find the lesson whose exercises it holds.
+def read_course_notebook(path: Path) -> tuple[LessonNotebook, nbformat.NotebookNode, FolderContents]:
+    """Read a notebook (and the files beside it) and find the lesson whose exercises it holds.
 
     Raises:
         CourseError: the file is not a readable notebook, or holds none of the course's exercises.
     """
-    if not Path(path).is_file():
+    caps = Submission(config=nbgrader_config()).caps()
+    contents = read_notebook_folder(Path(path), caps)
+    if contents.problem is not None:
+        raise CourseError(contents.problem.message)
+    if contents.notebook is None:
         raise CourseError(f"{path} does not exist")
     for lesson in lesson_ids():
         for notebook in load_lesson(lesson):
             try:
-                return notebook, read_submission(Path(path), notebook)
+                return notebook, read_submission(contents.notebook_name, contents.notebook, notebook, caps), contents
             except OtherLesson:
                 continue
             except Ungradable as problem:
@@ -58,13 +63,11 @@ def validate(path: Path) -> tuple[LessonNotebook, list[ExerciseCheck]]:
         CourseError: the file is not a notebook of the course.
     """
     path = Path(path)
-    lesson, nb = read_course_notebook(path)
+    lesson, nb, contents = read_course_notebook(path)
     release = LESSONS / lesson.lesson / f"{lesson.name}.ipynb"
     run = planned_cells(nb, nbformat.read(release, as_version=4) if release.exists() else nbformat.v4.new_notebook())
-    files = {p.name: p.read_bytes() for p in path.parent.iterdir()
-             if p.is_file() and p.suffix != ".ipynb" and p.stat().st_size < 20_000_000}
     limits = Sandbox(config=nbgrader_config()).limits(sandbox=False)
-    result = run_job(ExecutionJob(str(path), json.loads(json.dumps(nb)), run, [], files, limits))
+    result = run_job(ExecutionJob(str(path), json.loads(json.dumps(nb)), run, [], contents.extra, limits))
 
     checks, exercise, state = [], None, {}
     for index, cell in enumerate(nb.cells):
