@@ -77,6 +77,14 @@ def test_the_index_is_the_readmes_course_map_with_links_into_the_site():
     assert f"]({lessons[1].href})" in partial and "](lessons/01_" not in partial, "no link to a page not built"
 
 
+def test_a_print_sent_in_several_messages_shows_as_one_block():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('softmax:', probs)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="softmax of [1000, 999]:"),
+        nbformat.v4.new_output("stream", name="stdout", text=" [0.731 0.269]\n")])])
+    html = render(nb, {"kind": "index", "title": "t", "course": "c", "root": "", "lessons": [], "mathjax": "m.js"})
+    assert "<pre>softmax of [1000, 999]: [0.731 0.269]" in html
+
+
 def test_the_site_needs_the_readme_markers_and_its_own_folder(tmp_path):
     with pytest.raises(CourseError, match="shared: course"):
         course_map("# A README without markers\n", [])
