@@ -11,7 +11,7 @@ RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
 MIRROR := $(wildcard $(CURDIR)/../shared/data)
 export COURSE_DATA_MIRROR ?= $(MIRROR)
 
-.PHONY: setup lab formgrader test lessons workbooks clean
+.PHONY: setup lab formgrader test lessons workbooks site clean
 
 setup: $(STAMP)
 
@@ -38,8 +38,13 @@ test: setup
 lessons: setup
 	$(RUN) $(BIN)/python -m grader release
 
+# Needs LibreOffice (libreoffice-calc-nogui): it computes the values the spreadsheets carry.
 workbooks: setup
 	$(RUN) $(BIN)/python -m workbooks
 
+# The course website in _site/ (git-ignored): every lesson run once with the reference answers.
+site: setup
+	$(RUN) $(BIN)/python -m grader site _site
+
 clean:
-	rm -rf $(VENV) graded artifacts .pytest_cache
+	rm -rf $(VENV) graded artifacts _site .pytest_cache

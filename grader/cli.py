@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -82,6 +83,15 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site(args: argparse.Namespace) -> int:
+    from grader.website import build_site
+
+    started = time.monotonic()
+    out = build_site(args.out, args.lessons or None, report=print)
+    print(f"wrote {out / 'index.html'} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m grader``."""
     p = argparse.ArgumentParser(prog="python -m grader", description="Release and grade the course's lessons.")
@@ -129,6 +139,11 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("graded", type=Path)
     rp.add_argument("--roster", type=Path, help="file listing every student (first column), to find who did not submit")
     rp.set_defaults(run=_report)
+
+    s = verbs.add_parser("site", help="write the course website (student versions, demonstrations run) into a folder")
+    s.add_argument("out", type=Path, nargs="?", default=Path("_site"), help="the site's folder (default: _site/)")
+    s.add_argument("--lessons", nargs="+", metavar="LESSON", help="lesson ids (default: all)")
+    s.set_defaults(run=_site)
     return p
 
 

@@ -7,6 +7,7 @@ import pkgutil
 from pathlib import Path
 
 import workbooks
+from workbooks.recalc import soffice
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m workbooks", description=__doc__)
     parser.add_argument("names", nargs="*", help="builders to run (default: all)")
     args = parser.parse_args(argv)
+    try:
+        soffice()
+    except RuntimeError as missing:
+        parser.exit(1, f"python -m workbooks: {missing}\n")
     available = builders()
     for name in args.names or sorted(available):
         if name not in available:

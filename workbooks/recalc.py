@@ -16,8 +16,8 @@ _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 </oor:items>
 """
-INSTALL_HINT = ("LibreOffice is needed to recalculate the workbooks: install it "
-                "(Debian/Ubuntu: sudo apt install libreoffice-calc-nogui).")
+INSTALL_HINT = ("LibreOffice is needed to compute the values the workbooks carry and to recalculate them: "
+                "install libreoffice-calc-nogui (Debian/Ubuntu: sudo apt install libreoffice-calc-nogui).")
 
 
 def soffice() -> str:

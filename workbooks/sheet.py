@@ -1,4 +1,4 @@
-"""Shared look of the course's workbooks, and a save that gives the same bytes every time."""
+"""Shared look of the course's workbooks, and a save that caches every formula's value and gives the same bytes every time."""
 from __future__ import annotations
 
 import io
@@ -9,6 +9,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
+
+from workbooks.cached import read_members, with_cached_values
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")      # pale yellow: "type here"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -55,19 +57,27 @@ def number_format(ws: Worksheet, ref: str, fmt: str = NUMBER) -> None:
 
 
 def save(wb: Workbook, path: Path) -> None:
-    """Save ``wb`` so that building the same workbook twice gives identical bytes.
+    """Save ``wb`` with every formula's value cached, so that building it twice gives identical bytes.
 
-    openpyxl stamps the current time into ``docProps/core.xml`` and into every zip entry;
-    both are replaced by a fixed time so the committed file only changes when its content does.
+    The values come from LibreOffice (:mod:`workbooks.cached`), so readers that do not compute
+    (file previews, ``load_workbook(data_only=True)``, pandas) show the numbers; Excel's
+    ``fullCalcOnLoad`` flag makes Excel recompute them on open all the same. openpyxl stamps the
+    current time into ``docProps/core.xml`` and into every zip entry: both are replaced by a
+    fixed time, and the members keep openpyxl's order, so the committed file only changes when
+    its content does.
+
+    Raises:
+        RuntimeError: LibreOffice is not installed (the message names the package) or failed.
     """
     wb.properties.creator = "dlcourse"
+    wb.calculation.fullCalcOnLoad = True
     buffer = io.BytesIO()
     wb.save(buffer)
+    members = read_members(buffer.getvalue())
+    members["docProps/core.xml"] = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z",
+                                          members["docProps/core.xml"])
+    members = with_cached_values(members)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=FIXED_TIME), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in members.items():
+            dst.writestr(zipfile.ZipInfo(name, date_time=FIXED_TIME), data, compress_type=zipfile.ZIP_DEFLATED)

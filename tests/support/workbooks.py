@@ -1,9 +1,11 @@
-"""Reading the course's workbooks in tests: formulas as written, values as LibreOffice computes them."""
+"""Reading the course's workbooks in tests: formulas as written, the values they carry, and values
+as LibreOffice computes them."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from workbooks.recalc import recalculated_values
 
@@ -13,6 +15,25 @@ def formula_cells(path: Path) -> dict[str, dict[str, str]]:
     wb = load_workbook(path)
     return {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row
                        if isinstance(c.value, str) and c.value.startswith("=")} for ws in wb.worksheets}
+
+
+# Readers that show a workbook's cached values without computing anything.
+READERS = ("openpyxl", "pandas")
+
+
+def cached_values(path: Path, reader: str = "openpyxl") -> dict[str, dict[str, object]]:
+    """``{sheet: {cell: value}}`` of every non-empty cell as ``reader`` shows the file: what the
+    file carries, since neither reader computes a formula."""
+    if reader == "openpyxl":
+        wb = load_workbook(path, data_only=True)
+        return {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+                for ws in wb.worksheets}
+    import pandas as pd
+
+    frames = pd.read_excel(path, sheet_name=None, header=None)
+    return {sheet: {f"{get_column_letter(j + 1)}{i + 1}": getattr(v, "item", lambda: v)()
+                    for i, row in enumerate(frame.itertuples(index=False)) for j, v in enumerate(row) if not pd.isna(v)}
+            for sheet, frame in frames.items()}
 
 
 def recalculated(path: Path) -> dict[str, dict[str, object]]:
