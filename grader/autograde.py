@@ -17,11 +17,12 @@ from typing import Callable, Iterable, Iterator
 
 import nbformat
 
+from dlcourse.notebook import is_test_cell, nbgrader_meta
 from grader.course import CourseError, check_lesson, nbgrader_api, nbgrader_config
 from grader.execute import CellRun, ExecutionJob, ExecutionResult, run_job
 from grader.feedback import FeedbackWriter, write_problem_feedback
 from grader.judge import Verdict, judge
-from grader.lesson import LessonNotebook, companion_files, is_test_cell, load_lesson, nbgrader_meta
+from grader.lesson import LessonNotebook, companion_files, load_lesson
 from grader.reference import reference_key, reference_reports
 from grader.results import SANDBOXED, UNSANDBOXED, ResultStore, Row
 from grader.sandbox import Limits, Sandbox, require_sandbox

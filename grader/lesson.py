@@ -7,24 +7,11 @@ from pathlib import Path
 
 import nbformat
 
+from dlcourse.notebook import is_answer_cell, is_test_cell, nbgrader_meta
 from grader.course import LESSONS, check_lesson, source_notebooks
 from grader.rewrite import CheckSpec, rewrite_test_cell
 
 HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def is_test_cell(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def is_answer_cell(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("solution"))
 
 
 @dataclass(frozen=True)

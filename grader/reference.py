@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 
 import dlcourse.checks
+import dlcourse.notebook
 import dlcourse.observe
-import grader.plan
+import dlcourse.plan
 import grader.rewrite
 from dlcourse.observe import decode
 from grader.course import CourseError
@@ -27,7 +28,7 @@ from grader.submission import plan_job
 def reference_key(notebook: LessonNotebook) -> str:
     """A digest of the solution notebook and of the code that turns it into reports."""
     digest = hashlib.sha256(notebook.digest.encode())
-    for module in (dlcourse.checks, dlcourse.observe, grader.rewrite, grader.plan):
+    for module in (dlcourse.checks, dlcourse.notebook, dlcourse.observe, dlcourse.plan, grader.rewrite):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

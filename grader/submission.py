@@ -4,22 +4,21 @@ Sanitizing uses nbgrader's own preprocessors (as ``nbgrader autograde`` does): d
 grade ids are dropped, cells of the wrong type are retyped, locked and test cells are restored
 from the gradebook and deleted ones added back. On top of that the grader puts every test
 cell back right after its exercise, records what the student changed in protected cells, and
-chooses the cells to run (:mod:`grader.plan`).
+chooses the cells to run (:mod:`dlcourse.plan`).
 """
 from __future__ import annotations
 
 import copy
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbformat.validator import MissingIDFieldWarning
 
+from dlcourse.notebook import NotebookError, give_ids, is_test_cell, nbgrader_meta, read_notebook
+from dlcourse.plan import planned_cells as plan_cells
 from grader.execute import ExecutionJob
-from grader.lesson import LessonNotebook, is_answer_cell, is_test_cell, nbgrader_meta
-from grader.plan import cells_to_run
+from grader.lesson import LessonNotebook
 from grader.sandbox import Limits
 
 MAX_EXTRA_FILES_BYTES = 20_000_000
@@ -43,43 +42,16 @@ def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNo
         others = sorted(p.name for p in path.parent.glob("*.ipynb")) if path.parent.is_dir() else []
         hint = f" (found {', '.join(others)}: was it renamed?)" if others else ""
         raise Ungradable("missing", f"no {path.name} was submitted{hint}")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise Ungradable("invalid", f"{path.name} is empty: save the notebook in Jupyter and submit it again")
     try:
-        text = raw.decode("utf-8")
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise Ungradable("invalid", f"{path.name} is not a text file, so it cannot be a notebook") from None
-    except json.JSONDecodeError as error:
-        raise Ungradable("invalid", f"{path.name} is not valid JSON ({error}); it may have been cut short "
-                                    "or edited by hand") from None
-    if not isinstance(data, dict) or not ({"cells", "worksheets"} & set(data)):
-        raise Ungradable("invalid", f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
-    try:
-        with warnings.catch_warnings():  # old formats have no cell ids; they get them below
-            warnings.simplefilter("ignore", MissingIDFieldWarning)
-            nb = nbformat.reads(text, as_version=4)
-    except Exception as error:  # nbformat raises several types for a document that is not a notebook
-        raise Ungradable("invalid", f"{path.name} is not a Jupyter notebook ({type(error).__name__}: "
-                                    f"{str(error)[:200]})") from None
-    _give_ids(nb)
+        nb = read_notebook(path)
+    except NotebookError as error:
+        raise Ungradable("invalid", str(error)) from None
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):
         raise OtherLesson("invalid", f"{path.name} holds none of this lesson's exercises: "
                                      "is it another lesson's notebook?")
     return nb
-
-
-def _give_ids(nb) -> None:
-    """Give every cell without an id (old formats, cells nbgrader restored) a unique one."""
-    taken = {cell.get("id") for cell in nb.cells}
-    for position, cell in enumerate(nb.cells):
-        if not cell.get("id"):
-            cell["id"] = next(f"cell-{position}-{n}" for n in range(len(nb.cells) + 1)
-                              if f"cell-{position}-{n}" not in taken)
-            taken.add(cell["id"])
 
 
 def find_submitted(folder: Path, notebook: LessonNotebook) -> Path:
@@ -128,7 +100,7 @@ def sanitize(nb, resources: dict, config) -> nbformat.NotebookNode:
             for cell in nb.cells:
                 if cell.metadata.get("nbgrader") == {}:
                     del cell.metadata["nbgrader"]
-    _give_ids(nb)
+    give_ids(nb)
     return nb
 
 
@@ -166,16 +138,13 @@ class Prepared:
 
 
 def planned_cells(nb, release) -> list[int]:
-    """Indices of the code cells grading runs (see :mod:`grader.plan`).
+    """Indices of the code cells grading runs (see :mod:`dlcourse.plan`).
 
     Required: the first code cell, answers, tests, and every cell that differs from the
     released lesson (by cell id and source); the rest only if a required cell needs it.
     """
     released = {c.get("id"): c.source for c in release.cells if c.cell_type == "code"}
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    required = [position == 0 or is_answer_cell(nb.cells[i]) or is_test_cell(nb.cells[i])
-                or released.get(nb.cells[i].get("id")) != nb.cells[i].source for position, i in enumerate(code)]
-    return [i for i, keep in zip(code, cells_to_run([nb.cells[i].source for i in code], required)) if keep]
+    return plan_cells(nb, also=lambda cell: released.get(cell.get("id")) != cell.source)
 
 
 def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, bytes],

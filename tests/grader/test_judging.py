@@ -9,7 +9,7 @@ from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
 from grader.judge import judge
 from grader.lesson import TestCell, load_lesson
-from grader.plan import cells_to_run
+from dlcourse.plan import cells_to_run
 from grader.rewrite import OBSERVE, rewrite_test_cell
 
 
