@@ -40,16 +40,12 @@ def _autograde(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from grader.validate import validate
+    from dlcourse.validate import check
+    from grader.course import nbgrader_config
+    from grader.sandbox import Sandbox
 
-    lesson, checks = validate(args.notebook)
-    width = max(len(c.exercise) for c in checks) if checks else 0
-    for check in checks:
-        print(f"{check.exercise:{width}s}  {'passed' if check.passed else 'FAILED: ' + check.message}")
-    passed = sum(c.passed for c in checks)
-    print(f"{args.notebook} ({lesson.lesson}): {passed} of {len(checks)} exercises pass their visible tests"
-          + ("" if passed == len(checks) else "; hidden tests run when your work is graded"))
-    return 0 if passed == len(checks) else 1
+    # The student's validator, with the course's own time limit per cell.
+    return check(args.notebooks, timeout=Sandbox(config=nbgrader_config()).cell_timeout)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -104,8 +100,10 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-output", type=int, metavar="BYTES", help="output kept per cell")
     a.set_defaults(run=_autograde)
 
-    v = verbs.add_parser("validate", help="run the visible tests of a notebook, one line per exercise")
-    v.add_argument("notebook", type=Path)
+    v = verbs.add_parser("validate", help="run the visible tests of notebooks, one line per exercise "
+                                          "(what students run as python -m dlcourse validate)")
+    v.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                   help="a lesson notebook, or a folder: every notebook under it")
     v.set_defaults(run=_validate)
 
     c = verbs.add_parser("collect", help="unpack a zip from a learning-management system into nbgrader's layout")
@@ -121,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("graded", type=Path)
     rp.add_argument("--roster", type=Path, help="file listing every student (first column), to find who did not submit")
     rp.set_defaults(run=_report)
+
     return p
 
 
