@@ -1,5 +1,5 @@
 # The instructor's commands: `make lab` (work on the lessons), `make test` (check everything),
-# `make lessons` (release solutions/ into lessons/).
+# `make lessons` (release solutions/ into lessons/), `make edition` (the folder students get).
 # Every target creates the virtual environment .venv on first use.
 
 # Python versions the course runs on (pyproject.toml's requires-python); CI tests the first.
@@ -17,13 +17,13 @@ export COURSE_DATA_MIRROR ?= $(MIRROR)
 # JupyterLab reads the course's settings in jupyter/ (no question about Jupyter news on first start).
 LAB_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
 
-.PHONY: setup lab formgrader test lessons workbooks clean
+.PHONY: setup lab formgrader test lessons workbooks edition clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(PYTHONS)".split())' 2>/dev/null || { \
-	  echo "The course needs Python $(PYTHONS) (found: $(PYTHON)). Install one (Debian/Ubuntu: apt install python3.11 python3.11-venv)"; \
+	  echo "The course needs one of Python $(PYTHONS) (found: $(PYTHON)). Install one (Debian/Ubuntu: apt install python3.11 python3.11-venv)"; \
 	  echo "or choose it: make PYTHON=/path/to/python3.12"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade --quiet pip
@@ -49,5 +49,9 @@ lessons: setup
 workbooks: setup
 	$(RUN) $(BIN)/python -m workbooks
 
+# The student edition, rebuilt from the current lessons/ (git-ignored); EDITION_FLAGS=--git makes it a repository.
+edition: setup
+	$(RUN) $(BIN)/python -m grader edition edition $(EDITION_FLAGS)
+
 clean:
-	rm -rf $(VENV) graded artifacts .pytest_cache
+	rm -rf $(VENV) graded artifacts edition .pytest_cache

@@ -73,6 +73,17 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edition(args: argparse.Namespace) -> int:
+    from grader.edition import edition
+
+    out = edition(args.out, git=args.git)
+    files = [p for p in out.rglob("*") if p.is_file() and ".git" not in p.relative_to(out).parts]
+    size = sum(p.stat().st_size for p in files)
+    print(f"wrote the student edition into {out}: {len(files)} files, {size / 1e6:.1f} MB"
+          + (" (a git repository with one commit)" if args.git else ""))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m grader``."""
     p = argparse.ArgumentParser(prog="python -m grader", description="Release and grade the course's lessons.")
@@ -120,6 +131,10 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--roster", type=Path, help="file listing every student (first column), to find who did not submit")
     rp.set_defaults(run=_report)
 
+    e = verbs.add_parser("edition", help="write the student edition: what a course publishes to its students")
+    e.add_argument("out", type=Path, help="the folder to write (new, empty, or an edition built before)")
+    e.add_argument("--git", action="store_true", help="also make it a git repository with one commit")
+    e.set_defaults(run=_edition)
     return p
 
 

@@ -9,8 +9,9 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from grader.edition import CONDA_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
-CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
 
 
 def pyproject_requirements() -> dict[str, str]:
