@@ -13,6 +13,10 @@ test cell:
 * the expectation (and anything that computes it, such as a torch oracle) goes *inside*
   the second argument, never in a separate statement;
 * keyword arguments other than ``name`` are literals (``rtol=1e-6``, not ``rtol=tol``).
+
+Both checks also compare *types* by default (``check_type=True``): the result must have the
+container and scalar types of the expected value (see :func:`type_signature`), so a list does
+not pass where an array is promised, nor ``782.0`` where an ``int`` is.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["expect_close", "expect_equal", "compare", "as_data", "cmp", "rel_error"]
+__all__ = ["expect_close", "expect_equal", "compare", "compare_types", "type_signature", "as_data",
+           "Difference", "cmp", "rel_error"]
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-8
@@ -67,21 +72,138 @@ def as_data(value: Any) -> Any:
     raise TypeError(f"a result of type {type(value).__name__} cannot be compared")
 
 
+class Difference(str):
+    """A sentence describing how a result differs from the expected one, with its ``kind``.
+
+    ``kind`` is one of ``type`` (container or scalar type), ``shape``, ``dtype``, ``values``,
+    ``nonfinite`` (nan or inf where a finite value was expected, or the reverse), ``length``
+    (number of results), ``keys`` (of a dict) or ``container`` (a structure where a number or an
+    array was expected, or the reverse), so a caller can say *what kind* of thing differs
+    without repeating the details.
+    """
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str) -> "Difference":
+        self = super().__new__(cls, text)
+        self.kind = kind
+        return self
+
+
+_SCALAR_KINDS = {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex"}
+
+
+def type_signature(value: Any) -> Any:
+    """The container and scalar types of a result, as JSON-ready data.
+
+    Args:
+        value: anything :func:`as_data` accepts.
+
+    Returns:
+        ``"None"``, ``"str"``, ``"bool"``, ``"int"``, ``"float"``, ``"complex"`` for scalars
+        (numpy scalars and 0-d arrays count as the Python scalar of their kind),
+        ``"ndarray"``, ``"tensor"``, or ``{"list": [...]}`` / ``{"tuple": [...]}`` /
+        ``{"dict": {key: ...}}`` of the items' signatures. A list or tuple of two or more
+        items that all share one signature is written ``{"list": {"each": sig, "n": n}}``, so
+        the signature stays small for long lists. Anything else: its type's name.
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "complex"
+    if isinstance(value, np.ndarray):
+        return _SCALAR_KINDS.get(value.dtype.kind, "ndarray") if value.ndim == 0 else "ndarray"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return "tensor"
+    if isinstance(value, dict):
+        return {"dict": {str(k): type_signature(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        items = [type_signature(v) for v in value]
+        if len(items) > 1 and all(item == items[0] for item in items):
+            return {kind: {"each": items[0], "n": len(items)}}
+        return {kind: items}
+    return type(value).__name__
+
+
+_ARTICLES = {"None": "None", "str": "a string", "bool": "a bool", "int": "an int", "float": "a float",
+             "complex": "a complex number", "ndarray": "a numpy array", "tensor": "a torch tensor"}
+
+
+def _describe_type(signature: Any) -> str:
+    if isinstance(signature, dict) and len(signature) == 1:
+        (kind, _), = signature.items()
+        return {"list": "a list", "tuple": "a tuple", "dict": "a dict"}.get(kind, "a structure")
+    return _ARTICLES.get(signature, f"a {signature}") if isinstance(signature, str) else "an unknown type"
+
+
+def _item(signature: dict, kind: str, index: int) -> Any:
+    body = signature[kind]
+    return body["each"] if isinstance(body, dict) else body[index]
+
+
+def _length(signature: dict, kind: str) -> int:
+    body = signature[kind]
+    return int(body["n"]) if isinstance(body, dict) else len(body)
+
+
+def compare_types(actual: Any, expected: Any, _path: str = "") -> Difference | None:
+    """Compare two :func:`type_signature` results; describe the first difference of type.
+
+    Containers are compared recursively, item by item (for as many items as both have, and
+    for the keys both dicts have: lengths and keys are the values' business, see :func:`compare`).
+
+    Returns:
+        None when the types agree, else a :class:`Difference` of kind ``type``.
+    """
+    prefix = f"{_path}: " if _path else ""
+    kind_of = lambda s: next(iter(s)) if isinstance(s, dict) and len(s) == 1 else s  # noqa: E731
+    if kind_of(actual) != kind_of(expected) or not isinstance(expected, dict):
+        if actual == expected:
+            return None
+        return Difference(f"{prefix}got {_describe_type(actual)}, expected {_describe_type(expected)}", "type")
+    kind = kind_of(expected)
+    try:
+        if kind == "dict":
+            pairs = [(f"[{key!r}]", actual["dict"][key], sub) for key, sub in expected["dict"].items()
+                     if key in actual["dict"]]
+        else:
+            pairs = [(f"[{i}]", _item(actual, kind, i), _item(expected, kind, i))
+                     for i in range(min(_length(actual, kind), _length(expected, kind)))]
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return Difference(f"{prefix}the type of the result is malformed", "type")
+    for where, a, e in pairs:
+        difference = compare_types(a, e, f"{_path}{where}")
+        if difference:
+            return difference
+    return None
+
+
 def _describe_shape(a: np.ndarray) -> str:
     return "a scalar" if a.ndim == 0 else f"shape {tuple(a.shape)}"
 
 
 def _compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact: bool, rtol: float,
-                    atol: float, check_dtype: bool, reveal: bool) -> str | None:
+                    atol: float, check_dtype: bool, reveal: bool) -> Difference | None:
     if actual.shape != expected.shape:
-        return f"got {_describe_shape(actual)}, expected {_describe_shape(expected)}"
+        return Difference(f"got {_describe_shape(actual)}, expected {_describe_shape(expected)}", "shape")
     if check_dtype and actual.dtype != expected.dtype:
-        return f"got dtype {actual.dtype}, expected {expected.dtype}"
+        return Difference(f"got dtype {actual.dtype}, expected {expected.dtype}", "dtype")
     numeric = (np.issubdtype(actual.dtype, np.number) or actual.dtype == bool) and (
         np.issubdtype(expected.dtype, np.number) or expected.dtype == bool)
     if not numeric:
         if actual.dtype.kind != expected.dtype.kind or not np.array_equal(actual, expected):
-            return f"got {actual.dtype} values that differ from the expected {expected.dtype} values"
+            return Difference(f"got {actual.dtype} values that differ from the expected {expected.dtype} values",
+                              "values")
         return None
     a = actual.astype(np.complex128 if np.iscomplexobj(actual) else np.float64)
     e = expected.astype(np.complex128 if np.iscomplexobj(expected) else np.float64)
@@ -108,7 +230,8 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact: bool, rt
     worst = np.unravel_index(int(np.argmax(np.where(finite, abs_diff, np.inf))), a.shape)
     where = f" at index {list(map(int, worst))}" if a.ndim else ""
     parts = [f"{n_bad} of {n} values differ" if n > 1 else "the value differs"]
-    if not finite[bad].all():
+    kind = "values" if finite[bad].all() else "nonfinite"
+    if kind == "nonfinite":
         parts.append("some are nan or inf where a finite value was expected, or the reverse")
     else:
         relative = f", max rel diff {float(rel_diff.max()):.3g}" if (bad & (e != 0)).any() else \
@@ -116,12 +239,12 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, *, exact: bool, rt
         parts.append(f"max abs diff {float(abs_diff.max()):.3g}{where}{relative}")
     if reveal:
         parts.append(f"got {a[worst].item()!r}, expected {e[worst].item()!r}{where}")
-    return "; ".join(parts) + f" ({tolerance})"
+    return Difference("; ".join(parts) + f" ({tolerance})", kind)
 
 
 def compare(actual: Any, expected: Any, *, exact: bool = False, rtol: float = DEFAULT_RTOL,
             atol: float = DEFAULT_ATOL, check_dtype: bool = False, reveal: bool = True,
-            _path: str = "") -> str | None:
+            _path: str = "") -> Difference | None:
     """Compare two results (as returned by :func:`as_data`) and describe the first difference.
 
     Args:
@@ -132,20 +255,21 @@ def compare(actual: Any, expected: Any, *, exact: bool = False, rtol: float = DE
         reveal: include the expected value in the message (False for hidden tests).
 
     Returns:
-        None when they match, else one sentence saying what differs and where.
+        None when they match, else a :class:`Difference`: one sentence saying what differs and
+        where, with the kind of difference.
     """
     prefix = f"{_path}: " if _path else ""
     if isinstance(expected, np.ndarray):
         if not isinstance(actual, np.ndarray):
-            return f"{prefix}got {type(actual).__name__}, expected a number or an array"
+            return Difference(f"{prefix}got {type(actual).__name__}, expected a number or an array", "container")
         message = _compare_arrays(actual, expected, exact=exact, rtol=rtol, atol=atol,
                                   check_dtype=check_dtype, reveal=reveal)
-        return prefix + message if message else None
+        return Difference(prefix + message, message.kind) if message else None
     if isinstance(expected, list):
         if not isinstance(actual, list):
-            return f"{prefix}got {type(actual).__name__}, expected {len(expected)} results"
+            return Difference(f"{prefix}got {type(actual).__name__}, expected {len(expected)} results", "container")
         if len(actual) != len(expected):
-            return f"{prefix}got {len(actual)} results, expected {len(expected)}"
+            return Difference(f"{prefix}got {len(actual)} results, expected {len(expected)}", "length")
         for i, (a, e) in enumerate(zip(actual, expected)):
             message = compare(a, e, exact=exact, rtol=rtol, atol=atol, check_dtype=check_dtype,
                               reveal=reveal, _path=f"{_path}[{i}]")
@@ -154,9 +278,9 @@ def compare(actual: Any, expected: Any, *, exact: bool = False, rtol: float = DE
         return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
-            return f"{prefix}got {type(actual).__name__}, expected a dict"
+            return Difference(f"{prefix}got {type(actual).__name__}, expected a dict", "container")
         if set(actual) != set(expected):
-            return f"{prefix}got keys {sorted(actual)}, expected {sorted(expected)}"
+            return Difference(f"{prefix}got keys {sorted(actual)}, expected {sorted(expected)}", "keys")
         for key in expected:
             message = compare(actual[key], expected[key], exact=exact, rtol=rtol, atol=atol,
                               check_dtype=check_dtype, reveal=reveal, _path=f"{_path}[{key!r}]")
@@ -165,23 +289,25 @@ def compare(actual: Any, expected: Any, *, exact: bool = False, rtol: float = DE
         return None
     if actual != expected:
         shown = f", expected {expected!r}" if reveal else ""
-        return f"{prefix}got {actual!r}{shown}"
+        return Difference(f"{prefix}got {actual!r}{shown}", "values")
     return None
 
 
-def _check(actual: Any, expected: Any, name: str | None, **options: Any) -> None:
+def _check(actual: Any, expected: Any, name: str | None, check_type: bool, **options: Any) -> None:
     label = f"{name}: " if name else ""
     try:
         got = as_data(actual)
     except TypeError as error:
         raise AssertionError(f"{label}{error}") from None
     message = compare(got, as_data(expected), **options)
+    if not message and check_type:
+        message = compare_types(type_signature(actual), type_signature(expected))
     if message:
         raise AssertionError(label + message)
 
 
 def expect_close(actual: Any, expected: Any, *, rtol: float = DEFAULT_RTOL,
-                 atol: float = DEFAULT_ATOL, check_dtype: bool = False,
+                 atol: float = DEFAULT_ATOL, check_dtype: bool = False, check_type: bool = True,
                  name: str | None = None) -> None:
     """Assert that ``actual`` matches ``expected`` within tolerances, element by element.
 
@@ -190,15 +316,17 @@ def expect_close(actual: Any, expected: Any, *, rtol: float = DEFAULT_RTOL,
         expected: the independent expectation, with the same structure and shapes.
         rtol, atol: relative and absolute tolerance (``numpy.isclose``; NaN equals NaN).
         check_dtype: also require matching array dtypes.
+        check_type: also require the container and scalar types of ``expected``
+            (:func:`type_signature`); pass False where several types are allowed.
         name: a short label shown in the failure message, e.g. ``"logits of ±1e4"``.
 
     Raises:
-        AssertionError: saying which shape, dtype or values differ and by how much.
+        AssertionError: saying which type, shape, dtype or values differ and by how much.
     """
-    _check(actual, expected, name, rtol=rtol, atol=atol, check_dtype=check_dtype)
+    _check(actual, expected, name, check_type, rtol=rtol, atol=atol, check_dtype=check_dtype)
 
 
-def expect_equal(actual: Any, expected: Any, *, check_dtype: bool = False,
+def expect_equal(actual: Any, expected: Any, *, check_dtype: bool = False, check_type: bool = True,
                  name: str | None = None) -> None:
     """Assert that ``actual`` equals ``expected`` exactly (integers, labels, shapes, strings).
 
@@ -206,12 +334,13 @@ def expect_equal(actual: Any, expected: Any, *, check_dtype: bool = False,
         actual: the student's result (same kinds as :func:`expect_close`).
         expected: the expectation.
         check_dtype: also require matching array dtypes.
+        check_type: also require the container and scalar types of ``expected``.
         name: a short label shown in the failure message.
 
     Raises:
         AssertionError: saying what differs.
     """
-    _check(actual, expected, name, exact=True, check_dtype=check_dtype)
+    _check(actual, expected, name, check_type, exact=True, check_dtype=check_dtype)
 
 
 def rel_error(x: Any, y: Any) -> float:

@@ -2,8 +2,9 @@
 
 When the grader runs a submission, it rewrites every ``expect_close(actual, expected, ...)``
 of a test cell into ``__dlcourse_observe__(site, actual, name)``: the kernel only reports
-``actual``, as plain data in a display message of type :data:`MIME`, and the grader compares
-it with the reference solution's report in its own process (``grader.judge``). Only numbers,
+``actual``, as plain data in a display message of type :data:`MIME` (its value, and its type
+signature from :func:`dlcourse.checks.type_signature`), and the grader compares it with the
+reference solution's report in its own process (``grader.judge``). Only numbers,
 arrays, strings and their lists and dicts cross that boundary; never pickled objects.
 
 :func:`encode` runs in the student's kernel, :func:`decode` in the grader: both are here so
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.checks import as_data
+from dlcourse.checks import as_data, type_signature
 
 MIME = "application/vnd.dlcourse.observation+json"
 # dtypes an observation may carry; anything else is refused when decoding
@@ -87,6 +88,35 @@ def decode(payload: Any, _depth: int = 0) -> Any:
     raise ValueError("malformed observation")
 
 
+def decode_type(payload: Any, _depth: int = 0) -> Any:
+    """Check a type signature received from a kernel (see :func:`dlcourse.checks.type_signature`).
+
+    Runs on untrusted input: returns the signature unchanged, or raises ``ValueError`` for
+    anything that :func:`~dlcourse.checks.type_signature` could not have produced.
+    """
+    if _depth > MAX_DEPTH:
+        raise ValueError("type signature nested too deeply")
+    if isinstance(payload, str):
+        if len(payload) > 100:
+            raise ValueError("type signature has a name that is too long")
+        return payload
+    if not isinstance(payload, dict) or len(payload) != 1:
+        raise ValueError("malformed type signature")
+    (kind, body), = payload.items()
+    if kind in ("list", "tuple") and isinstance(body, list):
+        for item in body:
+            decode_type(item, _depth + 1)
+    elif kind in ("list", "tuple") and isinstance(body, dict) and set(body) == {"each", "n"} \
+            and isinstance(body["n"], int) and not isinstance(body["n"], bool) and 2 <= body["n"] <= 10**9:
+        decode_type(body["each"], _depth + 1)
+    elif kind == "dict" and isinstance(body, dict):
+        for item in body.values():
+            decode_type(item, _depth + 1)
+    else:
+        raise ValueError("malformed type signature")
+    return payload
+
+
 def observe(site: int, value: Any, name: Any = None) -> None:
     """Report the result of check number ``site`` of the running test cell to the grader.
 
@@ -100,6 +130,7 @@ def observe(site: int, value: Any, name: Any = None) -> None:
     report: dict[str, Any] = {"site": int(site), "name": None if name is None else str(name)[:200]}
     try:
         report["value"] = encode(value)
+        report["type"] = type_signature(value)
     except TypeError as error:
         report["error"] = str(error)
     publish_display_data({MIME: report})

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlcourse.checks import compare
-from dlcourse.observe import decode
+from dlcourse.checks import as_data, compare, compare_types, type_signature
+from dlcourse.observe import decode, decode_type
 from grader.execute import CellRun
 from grader.lesson import TestCell
+from grader.rewrite import NOT_A_LITERAL
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,16 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict
         except (ValueError, TypeError) as error:
             return fail("tampered", f"{label}: the report is malformed ({error})")
         spec = test.specs[expected["site"]]
-        difference = compare(got, decode(expected["value"]), reveal=not test.hidden, **spec.compare_options())
+        # A visible check written against a literal is judged against what the student reads.
+        written = not test.hidden and spec.literal is not NOT_A_LITERAL
+        target = as_data(spec.literal) if written else decode(expected["value"])
+        difference = compare(got, target, reveal=not test.hidden, **spec.compare_options())
+        if not difference and spec.check_type:
+            try:
+                signature = decode_type(report.get("type"))
+            except ValueError as error:
+                return fail("tampered", f"{label}: the report is malformed ({error})")
+            difference = compare_types(signature, type_signature(spec.literal) if written else expected["type"])
         if difference:
             return fail("failed", f"{label}: {difference}")
     if len(reports) > total:

@@ -3,30 +3,107 @@
 ``expect_close(actual, expected, rtol=1e-9, name="...")`` becomes
 ``__dlcourse_observe__(site, actual, "...")``: the expected value (the oracle) is dropped, so
 it is never computed where student code runs, and the options (tolerances, exactness) stay
-here, in :class:`CheckSpec`, where the student cannot change them.
+here, in :class:`CheckSpec`, where the student cannot change them. An expected value written as
+a literal (``0.5``, ``(2, 3)``, ``np.zeros(4)``) is kept too, so a visible check is judged, and
+its message written, against what the student reads in the test cell rather than against the
+reference's rounding of it.
 """
 from __future__ import annotations
 
 import ast
+import operator
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from grader.course import CourseError
 
 OBSERVE = "__dlcourse_observe__"
-CHECKS = {"expect_close": {"rtol", "atol", "check_dtype", "name"},
-          "expect_equal": {"check_dtype", "name"}}
+CHECKS = {"expect_close": {"rtol", "atol", "check_dtype", "check_type", "name"},
+          "expect_equal": {"check_dtype", "check_type", "name"}}
 SETUP = f"from dlcourse.observe import observe as {OBSERVE}"
+
+
+NOT_A_LITERAL = ()
+_NUMPY_CONSTRUCTORS = {"array", "asarray", "zeros", "ones", "full", "eye", "arange"}
+_NUMPY_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_"}
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+              ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+class _NotLiteral(Exception):
+    pass
+
+
+def _literal(node: ast.AST) -> Any:
+    """The value of an expected argument made of literals, arithmetic on them and numpy constructors
+    of literals (``np.zeros(3)``, ``np.array([[0.5, 0.5]], dtype=np.float32)``); raises _NotLiteral.
+    It reads the lesson's own test cells (trusted), never a submission."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex, bool, str, type(None))):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = [_literal(e) for e in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else items
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_number(node.operand))
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_number(node.left), _number(node.right))
+    if isinstance(node, ast.Call) and _numpy_name(node.func) in _NUMPY_CONSTRUCTORS:
+        args = [_literal(a) for a in node.args]
+        kwargs = {k.arg: _dtype(k.value) if k.arg == "dtype" else _literal(k.value) for k in node.keywords}
+        return getattr(np, _numpy_name(node.func))(*args, **kwargs)
+    raise _NotLiteral
+
+
+def _number(node: ast.AST) -> Any:
+    value = _literal(node)
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+        raise _NotLiteral
+    return value
+
+
+def _numpy_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy"):
+        return node.attr
+    return None
+
+
+def _dtype(node: ast.AST) -> Any:
+    if _numpy_name(node) in _NUMPY_DTYPES:
+        return getattr(np, _numpy_name(node))
+    if isinstance(node, ast.Constant) and node.value in _NUMPY_DTYPES:
+        return node.value
+    raise _NotLiteral
+
+
+def literal_expectation(node: ast.AST) -> Any:
+    """The expected value written in a check, when it is a literal; else :data:`NOT_A_LITERAL`."""
+    try:
+        return _literal(node)
+    except (_NotLiteral, ArithmeticError, ValueError, TypeError):
+        return NOT_A_LITERAL
 
 
 @dataclass(frozen=True)
 class CheckSpec:
     """How one check call compares, read from the test cell's source."""
     kind: str                       # "expect_close" or "expect_equal"
-    options: dict = field(default_factory=dict)   # literal keyword arguments (rtol, atol, check_dtype)
+    options: dict = field(default_factory=dict)   # literal keyword arguments (rtol, atol, check_dtype, check_type)
+    # the expected value when the test writes it as a literal, else NOT_A_LITERAL
+    literal: Any = field(default=NOT_A_LITERAL, compare=False)
+
+    @property
+    def check_type(self) -> bool:
+        """Whether the result's types must be the reference's (on unless the test says otherwise)."""
+        return bool(self.options.get("check_type", True))
 
     def compare_options(self) -> dict:
         """Keyword arguments for :func:`dlcourse.checks.compare`."""
-        return {**self.options, "exact": self.kind == "expect_equal"}
+        options = {k: v for k, v in self.options.items() if k != "check_type"}
+        return {**options, "exact": self.kind == "expect_equal"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +140,7 @@ class _Rewriter(ast.NodeTransformer):
             except ValueError:
                 raise CourseError(f"{self.where}: option {keyword.arg} of {kind} must be a literal") from None
         site = len(self.specs)
-        self.specs.append(CheckSpec(kind, options))
+        self.specs.append(CheckSpec(kind, options, literal_expectation(node.args[1])))
         return ast.copy_location(
             ast.Call(func=ast.Name(OBSERVE, ast.Load()), args=[ast.Constant(site), node.args[0], name], keywords=[]),
             node)

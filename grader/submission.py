@@ -105,25 +105,37 @@ def sanitize(nb, resources: dict, config) -> nbformat.NotebookNode:
 
 
 def restore_test_positions(nb, release) -> bool:
-    """Move each test cell back right after the graded cell that precedes it in the release.
+    """Put test cells the student moved back after their exercises, keeping the student's own cells.
+
+    When the graded cells (answers, tests, written answers) come in the release's order, nothing
+    moves: every cell the student added runs where the student put it. Otherwise each test cell
+    goes back right after the graded cell that precedes it in the release, after the cells the
+    student added right behind that one (a helper written between an answer and its test still
+    runs before the test).
 
     Returns:
         True when some test cell had to move.
     """
     order = [nbgrader_meta(c).get("grade_id") for c in release.cells]
+    graded = [g for g in (nbgrader_meta(c).get("grade_id") for c in nb.cells) if g]
+    if graded == [g for g in order if g in set(graded)]:
+        return False
+    released = {c.get("id") for c in release.cells}
     tests = {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if is_test_cell(c)}
-    before = [nbgrader_meta(c).get("grade_id") for c in nb.cells]
     cells = [c for c in nb.cells if not is_test_cell(c)]
     for grade_id in [g for g in order if g in tests]:
-        anchor_index = -1
+        position = 0
         for previous in reversed(order[:order.index(grade_id)]):
-            positions = [i for i, c in enumerate(cells) if previous and nbgrader_meta(c).get("grade_id") == previous]
-            if positions:
-                anchor_index = positions[0]
+            anchors = [i for i, c in enumerate(cells) if previous and nbgrader_meta(c).get("grade_id") == previous]
+            if anchors:
+                position = anchors[0] + 1
                 break
-        cells.insert(anchor_index + 1, tests[grade_id])
+        while position < len(cells) and cells[position].get("id") not in released \
+                and not nbgrader_meta(cells[position]).get("grade_id"):
+            position += 1
+        cells.insert(position, tests[grade_id])
     nb.cells = cells
-    return before != [nbgrader_meta(c).get("grade_id") for c in nb.cells]
+    return True
 
 
 @dataclass

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.checks import as_data, cmp, compare, expect_close, expect_equal, rel_error
+from dlcourse.checks import (Difference, as_data, cmp, compare, compare_types, expect_close, expect_equal,
+                             rel_error, type_signature)
 
 
 def test_as_data_normalises_numbers_tensors_and_structures():
@@ -57,7 +58,7 @@ def test_compare_walks_lists_and_dicts():
 
 def test_expect_close_and_expect_equal_raise_named_assertion_errors():
     expect_close(np.array([0.1 + 0.2]), np.array([0.3]))
-    expect_close(torch.tensor([1.0, 2.0]), [1.0, 2.0])
+    expect_close(torch.tensor([1.0, 2.0]), [1.0, 2.0], check_type=False)
     with pytest.raises(AssertionError, match=r"^rows sum to 1: "):
         expect_close(np.array([0.9, 1.0]), np.ones(2), name="rows sum to 1")
     expect_equal((2, 3), (2, 3))
@@ -76,3 +77,53 @@ def test_rel_error_and_cmp(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("dW") and "exact: True" in out[0] and "max diff: 0.00e+00" in out[0]
     assert "close: False" in out[1] and "shapes differ" in out[2]
+
+
+@pytest.mark.parametrize("value, signature", [
+    (782, "int"), (np.int64(3), "int"), (782.0, "float"), (np.float32(1.5), "float"), (np.array(2.0), "float"),
+    (True, "bool"), (np.bool_(False), "bool"), (1j, "complex"), (None, "None"), ("relu", "str"),
+    (np.zeros(3), "ndarray"), (torch.zeros(2), "tensor"), (torch.tensor(1.0), "tensor"),
+    ([1, 2], {"list": {"each": "int", "n": 2}}), ((1, 2.0), {"tuple": ["int", "float"]}),
+    (torch.Size([2, 3]), {"tuple": {"each": "int", "n": 2}}), ([np.zeros(2)], {"list": ["ndarray"]}),
+    ({"m": np.zeros(2), "t": 3}, {"dict": {"m": "ndarray", "t": "int"}}),
+])
+def test_type_signatures_name_containers_and_scalar_kinds(value, signature):
+    assert type_signature(value) == signature
+
+
+@pytest.mark.parametrize("actual, expected, words", [
+    (782.0, 782, "got a float, expected an int"),
+    ([0.5, 0.5], np.array([0.5, 0.5]), "got a list, expected a numpy array"),
+    (torch.tensor(0.5), 0.5, "got a torch tensor, expected a float"),
+    (np.array([1.0]), torch.tensor([1.0]), "got a numpy array, expected a torch tensor"),
+    ([1, 2], (1, 2), "got a list, expected a tuple"),
+    ((np.zeros(2), {"m": [0.0, 0.0]}), (np.zeros(2), {"m": np.zeros(2)}), "[1]['m']: got a list"),
+    (1, True, "got an int, expected a bool"),
+])
+def test_checks_compare_types_by_default(actual, expected, words):
+    assert compare(as_data(actual), as_data(expected), exact=True) is None, "the values alone agree"
+    for check in (expect_close, expect_equal):
+        with pytest.raises(AssertionError) as failure:
+            check(actual, expected, name="r")
+        assert str(failure.value) == f"r: {words}" or words in str(failure.value)
+        check(actual, expected, check_type=False)
+
+
+def test_scalars_of_one_kind_and_shapes_as_tuples_pass():
+    expect_close(np.float32(0.5), 0.5)
+    expect_close(np.float64(0.5), np.array(0.5))
+    expect_equal(torch.Size([2, 4]), (2, 4))
+    expect_equal(np.int64(782), 782)
+    expect_close({"m": torch.zeros(2)}, {"m": torch.zeros(2)})
+
+
+def test_differences_say_what_kind_of_thing_differs():
+    a = np.zeros((2, 2))
+    kinds = {
+        "shape": compare(a, np.zeros((2, 3))), "dtype": compare(a.astype(np.float32), a, check_dtype=True),
+        "values": compare(a, a + 1), "nonfinite": compare(a + np.nan, a), "length": compare([a], [a, a]),
+        "keys": compare({"m": a}, {"v": a}), "container": compare([a], a),
+        "type": compare_types(type_signature([1.0]), type_signature(np.zeros(1))),
+    }
+    for kind, difference in kinds.items():
+        assert isinstance(difference, Difference) and difference.kind == kind, (kind, difference)

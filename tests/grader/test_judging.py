@@ -1,10 +1,13 @@
 """The pieces of judging: rewriting test cells, the wire format, the plan of cells, the verdicts."""
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
-from dlcourse.observe import decode, encode
+from dlcourse.checks import as_data, type_signature
+from dlcourse.observe import decode, decode_type, encode
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
 from grader.judge import judge
@@ -82,7 +85,14 @@ def test_plan_runs_what_grading_needs_and_skips_demonstrations():
 
 TEST = TestCell("ex_test", 2.0, True, "src", "rewritten",
                 rewrite_test_cell("expect_close(f(1), 1.0)\nexpect_close(f(2), 2.0, rtol=1e-3, name='two')").specs)
-REFERENCE = [{"site": 0, "name": None, "value": encode(1.0)}, {"site": 1, "name": "two", "value": encode(2.0)}]
+
+
+def _report(site, name, value):
+    """A check's report as dlcourse.observe sends it: the value and its type signature."""
+    return {"site": site, "name": name, "value": encode(value), "type": type_signature(value)}
+
+
+REFERENCE = [_report(0, None, 1.0), _report(1, "two", 2.0)]
 
 
 def _run(*reports, status="ok", error=None):
@@ -109,3 +119,78 @@ def test_verdicts():
     assert judge(TEST, REFERENCE, None).status == "error"
     todo = judge(TEST, REFERENCE, _run(error="NotImplementedError: "))
     assert "not done yet" in todo.message
+
+
+def test_types_are_judged_as_the_reference_returned_them():
+    as_list = _report(0, None, [1.0])
+    assert judge(TEST, REFERENCE, _run(_report(0, None, np.float32(1.0)), REFERENCE[1])).status == "ok", \
+        "a numpy scalar is a float"
+    wrong_type = judge(TEST, REFERENCE, _run(_report(0, None, 1), REFERENCE[1]))
+    assert wrong_type.status == "failed" and "got an int, expected a float" in wrong_type.message
+    counts = TestCell("ex_count", 1.0, False, "src", "rewritten", rewrite_test_cell("expect_equal(n(), 782)").specs)
+    reference = [_report(0, None, 782)]
+    assert judge(counts, reference, _run(_report(0, None, 782))).status == "ok"
+    assert "got a float, expected an int" in judge(counts, reference, _run(_report(0, None, 782.0))).message
+    arrays = TestCell("ex_arr", 1.0, False, "src", "rewritten", rewrite_test_cell("expect_close(p(), q)").specs)
+    reference = [_report(0, None, np.array([0.5, 0.5]))]
+    listed = judge(arrays, reference, _run(_report(0, None, [0.5, 0.5])))
+    assert listed.status == "failed" and "got a list, expected a numpy array" in listed.message
+    lenient = TestCell("ex_any", 1.0, False, "src", "rewritten",
+                       rewrite_test_cell("expect_close(p(), q, check_type=False)").specs)
+    assert judge(lenient, reference, _run(_report(0, None, [0.5, 0.5]))).status == "ok", "check_type=False opts out"
+    untyped = {k: v for k, v in as_list.items() if k != "type"}
+    assert judge(arrays, reference, _run(dict(untyped, value=encode(np.array([0.5, 0.5]))))).status == "tampered"
+
+
+@pytest.mark.parametrize("payload", [None, 3, "x" * 101, {"list": [1]}, {"set": []}, {"list": {"each": "int"}},
+                                     {"list": {"each": "int", "n": True}}, {"list": [], "tuple": []},
+                                     {"tuple": {"each": "int", "n": 1}}, {"dict": {"a": {"b": 1}}}])
+def test_malformed_type_signatures_are_refused(payload):
+    with pytest.raises(ValueError):
+        decode_type(payload)
+
+
+def test_deep_or_huge_forged_type_signatures_cost_nothing():
+    deep = "float"
+    for _ in range(50):
+        deep = {"list": [deep]}
+    with pytest.raises(ValueError, match="deeply"):
+        decode_type(deep)
+    huge = {"list": {"each": "float", "n": 10**9}}
+    assert decode_type(huge) == huge
+    from dlcourse.checks import compare_types
+    assert compare_types(huge, type_signature([1.0, 2.0])) is None, "compared item by item, never expanded"
+
+
+@pytest.mark.parametrize("source, value", [
+    ("0.5", 0.5), ("-2", -2), ("(2, 3)", (2, 3)), ("[1, 'a', None]", [1, "a", None]), ("0.5 * (1 + 4 + 9)", 7.0),
+    ("np.zeros(2)", np.zeros(2)), ("np.array([[0.5, 0.5]], dtype=np.float32)", np.array([[0.5, 0.5]], np.float32)),
+    ("np.ones((2, 3))", np.ones((2, 3))), ("{'m': 0.0}", {"m": 0.0}),
+])
+def test_literal_expectations_are_kept(source, value):
+    from dlcourse.checks import compare as compare_data
+    from grader.rewrite import literal_expectation
+
+    literal = literal_expectation(ast.parse(source, mode="eval").body)
+    assert compare_data(as_data(literal), as_data(value), exact=True, check_dtype=True) is None
+    assert type_signature(literal) == type_signature(value)
+
+
+@pytest.mark.parametrize("source", ["np.log(4.0)", "softmax(z)", "torch.zeros(2)", "x", "np.zeros(n)",
+                                    "np.zeros(2, dtype=object)", "f'{x}'", "[x for x in y]", "{**d}"])
+def test_computed_expectations_are_not_literals(source):
+    from grader.rewrite import NOT_A_LITERAL, literal_expectation
+
+    assert literal_expectation(ast.parse(source, mode="eval").body) is NOT_A_LITERAL
+
+
+def test_a_visible_check_against_a_literal_shows_the_literal_not_the_references_rounding():
+    visible = TestCell("ex_visible", 1.0, False, "src", "rewritten",
+                       rewrite_test_cell("expect_close(g().sum(axis=1), np.zeros(2), atol=1e-12)").specs)
+    reference = [_report(0, None, np.array([-1.39e-17, 2.2e-17]))]
+    verdict = judge(visible, reference, _run(_report(0, None, np.array([0.5, 0.0]))))
+    assert verdict.status == "failed" and "expected 0.0" in verdict.message and "e-17" not in verdict.message
+    assert judge(visible, reference, _run(_report(0, None, np.array([1e-13, 0.0])))).status == "ok"
+    hidden = TestCell("ex_hidden", 1.0, True, "src", "rewritten", visible.specs)
+    assert judge(hidden, reference, _run(_report(0, None, np.array([1e-13, 0.0])))).status == "ok", \
+        "hidden checks are judged against the reference"

@@ -2,7 +2,8 @@
 
 One kernel per lesson runs the solution notebook in order and, after each exercise, tries
 the plausible wrong answers of ``wrong_answers/wrong_<lesson>.py`` against that exercise's
-test cells (see ``tests.support.notebooks.run_with_probes``).
+test cells (see ``tests.support.notebooks.run_with_probes``). The course-wide contracts of an
+exercise (points, policy, honest answers, arguments, prose figures) are in ``test_contracts.py``.
 """
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ def test_solution_notebook_runs_cleanly_and_passes_its_tests(lesson_run):
 @pytest.mark.slow
 def test_hidden_tests_reject_every_wrong_answer(lesson_run):
     lesson, run = lesson_run
-    assert run.probes, f"{lesson}: no wrong answers were probed"
-    passed = [f"{p.answer} / {p.label}" for p in run.probes if not any(p.hidden.values())]
+    assert run.wrong(), f"{lesson}: no wrong answers were probed"
+    passed = [f"{p.answer} / {p.label}" for p in run.wrong() if not any(p.hidden.values())]
     assert not passed, f"{lesson}: hidden tests accept these wrong answers: {passed}"
 
 
