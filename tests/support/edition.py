@@ -45,13 +45,17 @@ def _split(cell) -> tuple[list[str], list[str]]:
     return secret, public
 
 
-def _wrong_answer_sources() -> dict[str, str]:
+def _kept_answers() -> dict[str, str]:
+    """``{where: source}`` of every answer the tests keep: wrong, honest (correct, written
+    differently), forbidden (calling what the exercise re-implements), and the attacks' wrong ones."""
     from tests.grader.attacks import WRONG
 
     sources = {f"tests/grader/attacks.py {name}": source for name, source in WRONG.items()}
     for lesson in lesson_ids():
-        for answer, labels in nbs.wrong_answers(lesson).items():
-            sources.update({f"wrong_{lesson}.py {answer} ({label})": s for label, s in labels.items()})
+        for kind, answers in (("wrong", nbs.wrong_answers(lesson)), ("honest", nbs.honest_answers(lesson)),
+                              ("forbidden", nbs.forbidden_answers(lesson))):
+            for answer, labels in answers.items():
+                sources.update({f"wrong_{lesson}.py {kind} {answer} ({label})": s for label, s in labels.items()})
     return sources
 
 
@@ -59,7 +63,7 @@ def secret_lines() -> dict[str, str]:
     """``{line: where it comes from}`` for every line a student must not receive.
 
     Every line of the reference answers (code between nbgrader's solution delimiters, answers
-    written in prose), of the hidden tests, and of the wrong answers kept in ``tests/``: all
+    written in prose), of the hidden tests, and of the answers kept in ``tests/``: all
     but lines of fewer than :data:`MIN_LENGTH` characters and lines that the lessons show
     anyway (outside those regions, in nbgrader's stubs).
     """
@@ -72,7 +76,7 @@ def secret_lines() -> dict[str, str]:
             public.update(shown)
             secret.update({line: f"solutions/{lesson} {nbs.nbgrader_meta(cell).get('grade_id', 'cell')}"
                            for line in hidden})
-    for where, source in _wrong_answer_sources().items():
+    for where, source in _kept_answers().items():
         secret.update({line.strip(): where for line in source.splitlines() if line.strip() not in secret})
     return {line: where for line, where in secret.items() if len(line) >= MIN_LENGTH and line not in public}
 
