@@ -28,7 +28,8 @@ from grader.results import SANDBOXED, UNSANDBOXED, ResultStore, Row
 from grader.sandbox import Limits, Sandbox, require_sandbox
 from grader.submission import Prepared, Ungradable, find_submitted, prepare
 
-TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered"}
+TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered",
+          "forbidden": "Forbidden"}
 
 
 def default_workers() -> int:

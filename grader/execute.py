@@ -23,7 +23,7 @@ from queue import Empty
 import nbformat
 
 from dlcourse.observe import MIME
-from grader.rewrite import SETUP
+from grader.rewrite import setup_source
 from grader.sandbox import Limits, Sandbox, SandboxFolder, kill_uid, leased_uid, resident_mb
 
 INTERRUPT_GRACE = 3.0       # seconds a kernel gets to stop after an interrupt
@@ -52,6 +52,7 @@ class ExecutionJob:
     test_cells: list[int]                # indices whose observations are collected
     files: dict[str, bytes] = field(default_factory=dict)
     limits: Limits = field(default_factory=lambda: Sandbox().limits())
+    setup: str = field(default_factory=setup_source)   # run first in every kernel (grader.rewrite)
 
 
 @dataclass
@@ -249,7 +250,8 @@ async def _run(job: ExecutionJob, uid: int | None) -> ExecutionResult:
                 return None
             for index in [None, *replay]:
                 again = CellRun(-1 if index is None else index)
-                await _execute_cell(kernel, SETUP if index is None else cells[index]["source"], again, False, time_left())
+                await _execute_cell(kernel, job.setup if index is None else cells[index]["source"], again, False,
+                                    time_left())
                 if kernel.km is None:
                     notes.append(f"replaying cell {index} after a restart failed: {again.error}")
                     if index is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dlcourse.checks import as_data, compare, compare_types, type_signature
 from dlcourse.observe import decode, decode_type
+from dlcourse.policy import POLICY_SITE
 from grader.execute import CellRun
 from grader.lesson import TestCell
 from grader.rewrite import NOT_A_LITERAL
@@ -19,7 +20,7 @@ from grader.rewrite import NOT_A_LITERAL
 @dataclass(frozen=True)
 class Verdict:
     score: float
-    status: str       # ok, failed, error, timeout, tampered (see grader.results.STATUSES)
+    status: str       # ok, failed, error, timeout, tampered, forbidden (see grader.results.STATUSES)
     message: str
 
 
@@ -33,6 +34,20 @@ def _error_text(error: str) -> str:
     return error
 
 
+def _is_policy_report(report) -> bool:
+    return isinstance(report, dict) and report.get("site") == POLICY_SITE
+
+
+def _forbidden_calls(test: TestCell, reports: list) -> list[str] | None:
+    """The routines the student's code called that the exercise forbids (the policy report's names
+    that are in the test's policy: nothing the kernel sent is echoed), or None without a report."""
+    policy = [r for r in reports if _is_policy_report(r)]
+    if len(policy) != 1 or not isinstance(policy[0].get("calls"), list):
+        return None
+    called = {c for c in policy[0]["calls"] if isinstance(c, str)}
+    return [name for name in test.forbidden if name in called]
+
+
 def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict:
     """Score one test cell.
 
@@ -42,9 +57,10 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict
         run: what the student's kernel did with the cell (None if it never ran).
 
     Returns:
-        Full points when every report matches the reference within the check's tolerance
-        and the cell raised nothing; else 0 with a status and a message that names the
-        failing check without revealing a hidden test's source or expected values.
+        Full points when every report matches the reference within the check's tolerance,
+        the student's code called nothing the exercise forbids, and the cell raised nothing;
+        else 0 with a status and a message that names the failing check (or the forbidden
+        routine) without revealing a hidden test's source or expected values.
     """
     fail = lambda status, message: Verdict(0.0, status, message)  # noqa: E731
     if run is None or run.status == "not_run":
@@ -53,7 +69,16 @@ def judge(test: TestCell, reference: list[dict], run: CellRun | None) -> Verdict
         return fail("timeout", run.error or "the test cell ran out of time")
     if run.status in ("died", "memory"):
         return fail("error", run.error or "the kernel died while running the test cell")
-    reports, total = run.observations, len(reference)
+    forbidden = _forbidden_calls(test, run.observations)
+    if forbidden is None:
+        return fail("tampered", "the test cell's policy report is missing or malformed: "
+                                "the grader's check was replaced or bypassed")
+    if forbidden:
+        return fail("forbidden", f"the answer calls {', '.join(forbidden)}, which this exercise must not use "
+                                 "(see its 'Not allowed' line)")
+    reports = [r for r in run.observations if not _is_policy_report(r)]
+    reference = [r for r in reference if not _is_policy_report(r)]
+    total = len(reference)
     for i, expected in enumerate(reference):
         label = _label(i, total, expected.get("name"))
         if i >= len(reports):

@@ -9,7 +9,7 @@ import nbformat
 
 from dlcourse.notebook import is_answer_cell, is_test_cell, nbgrader_meta
 from grader.course import LESSONS, check_lesson, source_notebooks
-from grader.rewrite import CheckSpec, rewrite_test_cell
+from grader.rewrite import CheckSpec, guard_source, rewrite_test_cell, setup_source
 
 HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
 
@@ -24,6 +24,7 @@ class TestCell:
     source: str                   # original, hidden tests included
     rewritten: str                # what the student's kernel runs (see grader.rewrite)
     specs: tuple[CheckSpec, ...]
+    forbidden: tuple[str, ...] = ()   # what its exercise must not use (dlcourse.policy)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class LessonNotebook:
     digest: str                   # sha256 of the source notebook
     tests: tuple[TestCell, ...]
     answers: tuple[str, ...]      # grade ids of the autograded answer cells
+    forbidden: tuple[str, ...] = ()   # every routine an exercise of the notebook must not use
+
+    @property
+    def setup(self) -> str:
+        """The first cell a grading kernel runs (see :func:`grader.rewrite.setup_source`)."""
+        return setup_source(self.forbidden)
 
     def test(self, grade_id: str) -> TestCell:
         return next(t for t in self.tests if t.grade_id == grade_id)
@@ -47,15 +54,25 @@ def load_notebook(lesson: str, path: Path) -> LessonNotebook:
     """Read a source notebook and prepare its test cells for judging."""
     raw = path.read_bytes()
     nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    tests = []
+    tests, policy, everything = [], (), set()
     for cell in nb.cells:
-        if is_test_cell(cell):
+        if is_answer_cell(cell):
+            policy = forbidden_by(cell)
+            everything.update(policy)
+        elif is_test_cell(cell):
             meta = nbgrader_meta(cell)
             rewritten = rewrite_test_cell(cell.source, f"{lesson}/{meta['grade_id']}")
             tests.append(TestCell(meta["grade_id"], float(meta["points"]), HIDDEN_MARKER in cell.source,
-                                  cell.source, rewritten.source, rewritten.specs))
+                                  cell.source, guard_source(rewritten.source, policy), rewritten.specs, policy))
     answers = tuple(nbgrader_meta(c)["grade_id"] for c in nb.cells if is_answer_cell(c))
-    return LessonNotebook(lesson, path.stem, path, hashlib.sha256(raw).hexdigest(), tuple(tests), answers)
+    return LessonNotebook(lesson, path.stem, path, hashlib.sha256(raw).hexdigest(), tuple(tests), answers,
+                          tuple(sorted(everything)))
+
+
+def forbidden_by(answer_cell) -> tuple[str, ...]:
+    """What an answer cell's exercise must not use: ``metadata.dlcourse.forbidden`` (dotted names)."""
+    names = answer_cell.get("metadata", {}).get("dlcourse", {}).get("forbidden", [])
+    return tuple(sorted(str(n) for n in names))
 
 
 def load_lesson(lesson: str) -> list[LessonNotebook]:

@@ -16,8 +16,10 @@ import dlcourse.checks
 import dlcourse.notebook
 import dlcourse.observe
 import dlcourse.plan
+import dlcourse.policy
 import grader.rewrite
 from dlcourse.observe import decode
+from dlcourse.policy import POLICY_SITE
 from grader.course import CourseError
 from grader.execute import run_job
 from grader.lesson import LessonNotebook
@@ -28,7 +30,7 @@ from grader.submission import plan_job
 def reference_key(notebook: LessonNotebook) -> str:
     """A digest of the solution notebook and of the code that turns it into reports."""
     digest = hashlib.sha256(notebook.digest.encode())
-    for module in (dlcourse.checks, dlcourse.notebook, dlcourse.observe, dlcourse.plan, grader.rewrite):
+    for module in (dlcourse.checks, dlcourse.notebook, dlcourse.observe, dlcourse.plan, dlcourse.policy, grader.rewrite):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
@@ -58,6 +60,8 @@ def reference_reports(notebook: LessonNotebook, files: dict[str, bytes], limits:
         for report in run.observations:
             if "error" in report:
                 problems.append(f"{grade_id}: {report['error']}")
+            if report.get("site") == POLICY_SITE and report.get("calls"):
+                problems.append(f"{grade_id}: the reference calls {report['calls']}, which its exercise forbids")
             decode(report.get("value"))
         reports[grade_id] = run.observations
     if problems:

@@ -18,7 +18,7 @@ import pandas as pd
 from grader.course import CourseError
 from grader.results import STATUSES, read_csv
 
-ATTENTION = ("error", "timeout", "tampered", "invalid", "missing")
+ATTENTION = ("error", "timeout", "tampered", "forbidden", "invalid", "missing")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;line-height:1.45;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#eef3f8}.bad{color:#8a1c1c}.note{color:#555}img{max-width:100%}"""

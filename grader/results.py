@@ -21,6 +21,7 @@ STATUSES = {
     "timeout": "the test cell, or the notebook, ran out of time",
     "error": "the kernel died or could not run the test cell (crash, memory limit)",
     "tampered": "the submission interfered with grading or changed protected cells; see the message",
+    "forbidden": "the answer calls a routine its exercise must not use (its 'Not allowed' line): 0 points",
     "invalid": "the file is not a gradable notebook of this lesson",
     "missing": "no notebook was submitted",
 }

@@ -168,7 +168,8 @@ def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, b
         if is_test_cell(cell):
             cell.source = notebook.test(nbgrader_meta(cell)["grade_id"]).rewritten
             tests.append(i)
-    return ExecutionJob(key, json.loads(json.dumps(executed)), planned_cells(nb, release), tests, files, limits)
+    return ExecutionJob(key, json.loads(json.dumps(executed)), planned_cells(nb, release), tests, files, limits,
+                        notebook.setup)
 
 
 def prepare(student: str, path: Path, notebook: LessonNotebook, release, resources: dict, config,

@@ -95,8 +95,9 @@ def _report(site, name, value):
 REFERENCE = [_report(0, None, 1.0), _report(1, "two", 2.0)]
 
 
-def _run(*reports, status="ok", error=None):
-    return CellRun(0, status, error, [], list(reports))
+def _run(*reports, status="ok", error=None, calls=(), policy=True):
+    """A test cell's run: its check reports, then the policy report every test cell ends with."""
+    return CellRun(0, status, error, [], list(reports) + ([{"site": "policy", "calls": list(calls)}] if policy else []))
 
 
 def test_verdicts():
@@ -194,3 +195,16 @@ def test_a_visible_check_against_a_literal_shows_the_literal_not_the_references_
     hidden = TestCell("ex_hidden", 1.0, True, "src", "rewritten", visible.specs)
     assert judge(hidden, reference, _run(_report(0, None, np.array([1e-13, 0.0])))).status == "ok", \
         "hidden checks are judged against the reference"
+
+
+def test_a_forbidden_call_scores_zero_and_only_the_policys_own_names_are_echoed():
+    guarded = TestCell("ex_guarded", 2.0, True, "src", "rewritten", TEST.specs, ("torch.softmax", "torch.Tensor.softmax"))
+    assert judge(guarded, REFERENCE, _run(*REFERENCE)).status == "ok"
+    caught = judge(guarded, REFERENCE, _run(*REFERENCE, calls=["torch.Tensor.softmax", "<script>alert(1)</script>"]))
+    assert (caught.score, caught.status) == (0.0, "forbidden")
+    assert "torch.Tensor.softmax" in caught.message and "script" not in caught.message
+    assert judge(guarded, REFERENCE, _run(*REFERENCE, calls=["torch.nn.functional.softmax"])).status == "ok", \
+        "only what this exercise forbids counts"
+    for broken in (_run(*REFERENCE, policy=False), CellRun(0, "ok", None, [], [*REFERENCE, {"site": "policy"}]),
+                   _run(*REFERENCE, {"site": "policy", "calls": []})):
+        assert judge(guarded, REFERENCE, broken).status == "tampered"

@@ -12,6 +12,8 @@ import torch.nn as nn
 from tests.support import notebooks as nbs
 
 LESSON = "09_fine_tuning"
+FIGURES_FROM_ELSEWHERE = {"1.3": "ImageNet's 1.3 million training photos",
+                          "3.6": "He et al. (2016), table 1: ResNet-34's 3.6 billion multiply-adds"}
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +130,76 @@ def test_replace_head_computes_linear_relu_linear(ref):
     assert ref["replace_head"](nn.Identity(), 5, 3)[1][0].out_features == 64
 
 
+def _fastai_head_by_hand(n_channels, n_classes, n_hidden, p):
+    """fastai v1's create_head(2 * n_channels, n_classes, [n_hidden], ps=p), without fastai."""
+    class ConcatPool(nn.Module):
+        def forward(self, x):
+            return torch.cat([x.amax(dim=(2, 3), keepdim=True), x.mean(dim=(2, 3), keepdim=True)], dim=1)
+
+    layers = [ConcatPool(), nn.Flatten()]
+    for n_in, n_out, drop, act in [(2 * n_channels, n_hidden, p / 2, nn.ReLU()), (n_hidden, n_classes, p, None)]:
+        layers += [nn.BatchNorm1d(n_in)] + ([nn.Dropout(drop)] if drop != 0 else []) + [nn.Linear(n_in, n_out)]
+        layers += [act] if act is not None else []
+    return nn.Sequential(*layers)
+
+
+def test_fastai_head_matches_create_head_by_hand(ref):
+    r = np.random.default_rng(4)
+    for _ in range(20):
+        n_channels, n_classes, n_hidden = (int(v) for v in r.integers(1, 40, size=3))
+        p = float(r.choice([0.0, 0.1, 0.5, 0.9]))
+        torch.manual_seed(int(r.integers(1000)))
+        got = ref["fastai_head"](n_channels, n_classes, n_hidden=n_hidden, p=p)
+        want = _fastai_head_by_hand(n_channels, n_classes, n_hidden, p)
+        assert [type(m).__name__ for m in got][1:] == [type(m).__name__ for m in want][1:]
+        assert [m.p for m in got if isinstance(m, nn.Dropout)] == [m.p for m in want if isinstance(m, nn.Dropout)]
+        want.load_state_dict(got.state_dict())
+        x = torch.randn(int(r.integers(2, 6)), n_channels, int(r.integers(1, 5)), int(r.integers(1, 5)))
+        for train in (True, False):
+            got.train(train)
+            want.train(train)
+            if train and p:
+                continue                       # dropout draws differ
+            torch.testing.assert_close(got(x), want(x), rtol=1e-5, atol=1e-6)
+
+
+def test_resnet_layer_groups_follow_fastais_split(ref):
+    body = nn.Sequential(nn.Conv2d(3, 4, 7), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         *[nn.Sequential(nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4)) for _ in range(4)])
+    model = nn.Sequential(body, nn.Linear(4, 2))
+    groups = ref["resnet_layer_groups"](model)
+    # fastai v1: split_model(model, [m[0][6], m[1]]) over the flattened children
+    want = [list(body.children())[:6], list(body.children())[6:], [model[1]]]
+    assert [[id(p) for m in g for p in m.parameters()] for g in want] == \
+        [[id(p) for p in g.parameters()] for g in groups]
+
+
+def _resnet34_parameters() -> int:
+    """ResNet-34's parameter count from its layout: He et al. (2016), table 1."""
+    total = 3 * 64 * 7 * 7 + 2 * 64                                    # stem: conv1, bn1
+    n_in = 64
+    for n_blocks, width in zip((3, 4, 6, 3), (64, 128, 256, 512)):
+        for b in range(n_blocks):
+            total += n_in * width * 9 + width * width * 9 + 4 * width    # two 3x3 convs, two batch norms
+            if n_in != width:
+                total += n_in * width + 2 * width                        # the 1x1 downsample and its batch norm
+            n_in = width
+    return total + 512 * 1000 + 1000                                   # fc
+
+
+def _resnet34_multiply_adds() -> int:
+    """Multiply-adds of ResNet-34's convolutions on one 224x224 image, from its layout."""
+    total, n_in, size = 112 * 112 * 64 * 3 * 7 * 7, 64, 56                  # the stem's conv1
+    for n_blocks, width in zip((3, 4, 6, 3), (64, 128, 256, 512)):
+        for b in range(n_blocks):
+            if n_in != width:
+                size //= 2
+                total += size * size * width * n_in                     # the 1x1 downsample
+            total += size * size * width * 9 * (n_in + width)           # the two 3x3 convolutions
+            n_in = width
+    return total
+
+
 @pytest.fixture(scope="module")
 def executed():
     return nbs.printed(nbs.lesson_run(LESSON).executed)
@@ -148,3 +220,32 @@ def test_fine_tuning_beats_training_from_scratch(executed):
 def test_discriminative_rates_beat_the_head_rate_everywhere(executed):
     stage2 = dict(re.findall(r"stage two with\s+(.+?): task B valid accuracy: ([0-9.]+)", executed))
     assert float(stage2["slice(3e-4, 3e-2)"]) > float(stage2["3e-2 everywhere"]), stage2
+
+
+@pytest.mark.slow
+def test_resnet34_counts(executed):
+    def count(pattern):
+        return int(re.search(pattern, executed).group(1).replace(",", ""))
+    assert count(r"ResNet-34: ([0-9,]+) parameters") == _resnet34_parameters() == 21_797_672   # torchvision's resnet34
+    head = 2 * 1024 + 1024 * 512 + 512 + 2 * 512 + 512 * 37 + 37
+    assert count(r"new head: ([0-9,]+)") == head
+    assert count(r"the whole model: ([0-9,]+)") == _resnet34_parameters() - 513_000 + head
+    groups = [count(rf"group {i}: +([0-9,]+) parameters") for i in range(3)]
+    assert groups[2] == head and sum(groups) == _resnet34_parameters() - 513_000 + head
+    assert "body output (2, 512, 7, 7) -> logits (2, 37)" in executed
+    assert count(r"the body's forward pass: ([0-9,]+) multiply-adds per image") == _resnet34_multiply_adds()
+
+
+@pytest.mark.slow
+def test_freezing_counts(executed):
+    ratio = float(re.search(r"a frozen one about [0-9,]+: ([0-9.]+)x fewer", executed).group(1))
+    assert 2.5 < ratio < 3.0, ratio
+    assert re.search(r"frozen: +16,773 of 77,253 parameters trainable", executed)
+
+
+@pytest.mark.slow
+def test_stage_two_reads_as_the_prose_says(executed):
+    stage1 = float(re.search(r"stage one \(head only\): task B valid accuracy: ([0-9.]+)", executed).group(1))
+    stage2 = {k: float(v) for k, v in re.findall(r"stage two with\s+(.+?): task B valid accuracy: ([0-9.]+)", executed)}
+    assert stage2["slice(3e-4, 3e-2)"] > stage1 > stage2["3e-2 everywhere"], (stage1, stage2)
+    assert stage2["3e-3 everywhere"] >= stage2["slice(3e-4, 3e-2)"], stage2

@@ -19,6 +19,19 @@ def answered(lesson: str, overrides: dict[str, str] | None = None) -> nbformat.N
     return nbs.with_answers(released(lesson), {**nbs.reference_answers(lesson), **(overrides or {})})
 
 
+def answered_with(lesson: str, variants: dict[str, str]) -> nbformat.NotebookNode:
+    """The reference answers, with some answers replaced by variants written as cells
+    (:func:`tests.support.notebooks.answer_cells`): the first cell replaces the answer cell, the
+    others are inserted right after it, as cells the student added."""
+    nb = answered(lesson)
+    for answer, source in variants.items():
+        index = next(i for i, c in enumerate(nb.cells) if nbs.nbgrader_meta(c).get("grade_id") == answer)
+        first, *added = nbs.answer_cells(source)
+        nb.cells[index].source = first
+        nb.cells[index + 1:index + 1] = [nbformat.v4.new_code_cell(cell) for cell in added]
+    return nb
+
+
 def write_submissions(root: Path, lesson: str, entries: dict[str, object]) -> Path:
     """Write ``{student: notebook | bytes | None}`` as ``root/<student>/<lesson>/<lesson>.ipynb``.
 
