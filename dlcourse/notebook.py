@@ -1,5 +1,6 @@
 """A lesson notebook as the course's tools read it: the file, and its cells told apart by the
-nbgrader metadata every lesson carries (answer cells, test cells, answers written in prose).
+nbgrader metadata every lesson carries (answer cells, test cells, answers written in prose),
+with what each exercise must not use (the course's own metadata, ``metadata.dlcourse``).
 
 The student's validator and the instructor's grader both read notebooks through here, so a
 broken file gets the same clear sentence from either.
@@ -88,3 +89,10 @@ def is_written_answer(cell) -> bool:
     """A question answered in prose (a markdown cell the student writes, graded by hand)."""
     meta = nbgrader_meta(cell)
     return cell.get("cell_type") == "markdown" and bool(meta.get("solution"))
+
+
+def forbidden_by(answer_cell) -> tuple[str, ...]:
+    """What an answer cell's exercise must not use: ``metadata.dlcourse.forbidden`` (dotted names,
+    sorted; see :mod:`dlcourse.policy`)."""
+    names = answer_cell.get("metadata", {}).get("dlcourse", {}).get("forbidden", [])
+    return tuple(sorted(str(n) for n in names))

@@ -9,6 +9,11 @@ they run when the work is graded.
 
 It prints one line per exercise (passed, the failing check's message, or "not done yet" while
 the answer still raises ``NotImplementedError``) and exits 0 only when every visible test passes.
+
+An exercise whose answer calls a routine the exercise must not use (its "Not allowed" line,
+``metadata.dlcourse.forbidden`` of its answer cell) fails here, whatever its values: grading
+scores it 0 as ``forbidden``, and the self-check says so before the work is handed in. The
+routines are watched exactly as grading watches them (:mod:`dlcourse.policy`).
 """
 from __future__ import annotations
 
@@ -21,15 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from dlcourse.notebook import (NotebookError, is_answer_cell, is_test_cell, is_written_answer,
+from dlcourse.notebook import (NotebookError, forbidden_by, is_answer_cell, is_test_cell, is_written_answer,
                                nbgrader_meta, read_notebook)
 from dlcourse.plan import planned_cells
+from dlcourse.policy import guard_test_cell, kernel_setup, reported_calls
 
 # As long as grading lets a cell run (c.Sandbox.cell_timeout in the instructor's
 # nbgrader_config.py; a test keeps the two equal), so what passes here does not time out there.
 DEFAULT_TIMEOUT = 60
 CHECK_CALLS = ("expect_close(", "expect_equal(")
 NOT_DONE = "not done yet (the answer, or one it calls, still raises NotImplementedError)"
+FORBIDDEN = "calls {}, which this exercise must not use (see its 'Not allowed' line): grading scores it 0"
 UNWRITTEN = ("", "YOUR ANSWER HERE")   # nbgrader's stub of an answer written in prose
 MAX_MESSAGE = 1000
 INTERRUPT_GRACE = 10   # seconds an interrupted cell gets to stop
@@ -41,7 +48,6 @@ class ExerciseCheck:
     exercise: str                 # the answer cell's grade id without "_answer"
     passed: bool
     message: str = ""             # why it failed, or a remark on a pass ("no visible test")
-    warnings: tuple[str, ...] = ()   # said under the exercise's line; they do not fail it
 
 
 @dataclass
@@ -84,8 +90,27 @@ RAISED = "raised "
 NOT_RUN = "was not run: "
 
 
-def _run(nb, cells: list[int], folder: Path, timeout: float) -> dict[int, str]:
-    """Run ``cells`` of ``nb`` (in place) in a fresh kernel of this Python, in ``folder``.
+def _guard_tests(nb) -> tuple[str, ...]:
+    """Put every test cell of an exercise that forbids routines inside a policy window for them
+    (:func:`dlcourse.policy.guard_test_cell`, in place); every routine forbidden anywhere, sorted.
+    A test cell that is not Python (edited by hand) is left as it is: it fails on its own."""
+    names: set[str] = set()
+    forbidden: tuple[str, ...] = ()
+    for cell in nb.cells:
+        if is_answer_cell(cell):
+            forbidden = forbidden_by(cell)
+            names.update(forbidden)
+        elif is_test_cell(cell) and forbidden:
+            try:
+                cell.source = guard_test_cell(cell.source, forbidden)
+            except SyntaxError:
+                pass
+    return tuple(sorted(names))
+
+
+def _run(nb, cells: list[int], folder: Path, timeout: float, setup: str = "") -> dict[int, str]:
+    """Run ``cells`` of ``nb`` (in place) in a fresh kernel of this Python, in ``folder``,
+    after ``setup`` (a cell of the validator's own, run first when given).
 
     A cell that runs out of time is interrupted and the run goes on once the kernel is
     free again; a kernel that dies, or ignores the interrupt, ends the run.
@@ -93,12 +118,21 @@ def _run(nb, cells: list[int], folder: Path, timeout: float) -> dict[int, str]:
     Returns:
         ``{cell index: what happened}`` for every cell that did not run cleanly:
         ``"raised Name: message"``, ``"ran longer than ..."``, ``"was not run: ..."``...
+        (under the key -1, what ``setup`` raised).
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
     from nbformat.v4 import new_code_cell
+
+    def aside(source: str, index: int, seconds: float):
+        """Run a cell of ours; nbclient stores the cell it ran at the index it is given: put ours back."""
+        client.timeout, kept = seconds, nb.cells[index]
+        try:
+            return client.execute_cell(new_code_cell(source), index)
+        finally:
+            client.timeout, nb.cells[index] = timeout, kept
 
     errors: dict[int, str] = {}
     with tempfile.TemporaryDirectory(prefix="dlcourse-kernel-") as sockets:
@@ -114,6 +148,8 @@ def _run(nb, cells: list[int], folder: Path, timeout: float) -> dict[int, str]:
         log_path = Path(sockets) / "kernel.log"
         # The kernel's own log (not the cells' output, which comes back as messages).
         with open(log_path, "wb") as log, client.setup_kernel(env=_kernel_environment(), stdout=log, stderr=log):
+            if setup and cells and _error(ran := aside(setup, cells[0], timeout)):
+                errors[-1] = _error(ran)
             for position, index in enumerate(cells):
                 started = time.monotonic()
                 try:
@@ -123,11 +159,8 @@ def _run(nb, cells: list[int], folder: Path, timeout: float) -> dict[int, str]:
                             errors[index] = RAISED + _error(nb.cells[index])
                         continue
                     errors[index] = f"ran longer than {timeout:g} s and was interrupted"
-                    # Requests queue up in the kernel: wait until the interrupted cell is over
-                    # (nbclient stores the cell it ran at the index it is given: put ours back).
-                    client.timeout, ran = INTERRUPT_GRACE, nb.cells[index]
-                    client.execute_cell(new_code_cell("pass"), index)
-                    client.timeout, nb.cells[index] = timeout, ran
+                    # Requests queue up in the kernel: wait until the interrupted cell is over.
+                    aside("pass", index, INTERRUPT_GRACE)
                     if time.monotonic() - started < timeout + INTERRUPT_GRACE:
                         continue
                     reason = "an earlier cell ran out of time and ignored the interrupt"
@@ -151,34 +184,38 @@ def _checks(nb, errors: dict[int, str]) -> tuple[list[ExerciseCheck], list[str]]
             return error.removeprefix(RAISED)      # the failing check's own message
         return f"the {cell_kind} cell {error}"
 
-    answers: dict[str, object] = {}        # exercise -> its answer cell
+    answers: list[str] = []                # the exercises, in order
     failures: dict[str, str] = {}          # exercise -> its first failure
+    used: dict[str, list[str]] = {}        # exercise -> the forbidden routines its answer called
     tested: set[str] = set()
-    problems: list[str] = []
-    exercise = None
+    problems = [f"watching for the routines the exercises must not use failed: {errors[-1]}"] if -1 in errors else []
+    exercise, forbidden = None, ()
     for index, cell in enumerate(nb.cells):
         error = errors.get(index)
         if is_answer_cell(cell):
             exercise = nbgrader_meta(cell).get("grade_id", f"cell {index}").removesuffix("_answer")
-            answers[exercise] = cell
+            forbidden = forbidden_by(cell)
+            answers.append(exercise)
             if error:
                 failures[exercise] = failure(error, "answer")
-        elif is_test_cell(cell) and exercise is not None and any(c in cell.source for c in CHECK_CALLS):
-            tested.add(exercise)
-            if error and exercise not in failures:
-                failures[exercise] = failure(error, "test")
+        elif is_test_cell(cell) and exercise is not None:
+            called = reported_calls(cell.get("outputs", [])) or []
+            used.setdefault(exercise, []).extend(n for n in forbidden if n in called and n not in used[exercise])
+            if any(c in cell.source for c in CHECK_CALLS):
+                tested.add(exercise)
+                if error and exercise not in failures:
+                    failures[exercise] = failure(error, "test")
         elif error and cell.cell_type == "code" and not error.startswith(NOT_RUN):
             problems.append(f'the lesson cell "{_first_line(cell.source)}" {error}')
     checks = []
-    for name, answer in answers.items():
-        # The seam for dlcourse.policy: the calls an exercise must not make are declared in
-        # its answer cell (metadata.dlcourse.forbidden); each one found becomes a warning here.
-        warnings: tuple[str, ...] = ()
-        if name in failures:
-            checks.append(ExerciseCheck(name, False, failures[name], warnings))
+    for name in answers:
+        if used.get(name):     # what grading says first, whatever the values
+            checks.append(ExerciseCheck(name, False, FORBIDDEN.format(", ".join(used[name]))))
+        elif name in failures:
+            checks.append(ExerciseCheck(name, False, failures[name]))
         else:
             remark = "" if name in tested else "no visible test: hidden tests check it when your work is graded"
-            checks.append(ExerciseCheck(name, True, remark, warnings))
+            checks.append(ExerciseCheck(name, True, remark))
     return checks, problems
 
 
@@ -201,7 +238,9 @@ def validate(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Validation:
     if not any(is_answer_cell(c) for c in nb.cells):
         raise NotebookError(f"{path.name} holds no exercise (no cell is marked as an answer): "
                             "is it one of the course's lesson notebooks?")
-    errors = _run(nb, planned_cells(nb), path.resolve().parent, timeout)
+    cells = planned_cells(nb)
+    forbidden = _guard_tests(nb)
+    errors = _run(nb, cells, path.resolve().parent, timeout, kernel_setup(forbidden) if forbidden else "")
     checks, problems = _checks(nb, errors)
     unwritten = [nbgrader_meta(c).get("grade_id", "") for c in nb.cells
                  if is_written_answer(c) and c.source.strip() in UNWRITTEN]
@@ -209,14 +248,13 @@ def validate(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Validation:
 
 
 def report_lines(result: Validation) -> list[str]:
-    """What the command line prints for one notebook: its problems, a line per exercise (and
-    one per warning under it), the questions still to answer, and a summary line."""
+    """What the command line prints for one notebook: its problems, a line per exercise, the
+    questions still to answer, and a summary line."""
     lines = [f"problem: {p}" for p in result.problems]
     width = max((len(c.exercise) for c in result.exercises), default=0)
     for check in result.exercises:
         verdict = "passed" if check.passed else "FAILED: " + check.message
         lines.append(f"{check.exercise:{width}s}  {verdict}" + (f" ({check.message})" if check.passed and check.message else ""))
-        lines += [f"{'':{width}s}  warning: {w}" for w in check.warnings]
     if result.unwritten:
         lines.append(f"still to answer in writing (graded by hand): {', '.join(result.unwritten)}")
     passed = sum(c.passed for c in result.exercises)
