@@ -85,12 +85,18 @@ def test_the_scan_finds_answers_hidden_tests_and_wrong_answers(built, tmp_path):
     wrong = next(iter(nbs.wrong_answers("04_optimizers").values()))
     (planted / "dlcourse" / "extra.py").write_text(next(iter(wrong.values())))
     nbformat.write(answered("01_backprop"), planted / "lessons" / "01_backprop" / "01_backprop.ipynb")
-    found = leaks(planted, secret_lines())
+    secrets = secret_lines()
+    hidden = next(line for line, where in secrets.items() if where.startswith("solutions/06_embeddings"))
+    released = nbs.read(planted / "lessons" / "06_embeddings" / "06_embeddings.ipynb")
+    released.cells[-1].metadata["note"] = [hidden]
+    nbformat.write(released, planted / "lessons" / "06_embeddings" / "06_embeddings.ipynb")
+    found = leaks(planted, secrets)
     assert any(f"from solutions/{LESSON} ex02_1_softmax_matches_reference" in f for f in found), "a hidden test"
     assert any(f"from solutions/{LESSON} ex02_1_softmax_answer" in f for f in found), "a reference answer"
     assert any(f"from solutions/{LESSON} ex02_q" in f for f in found), "an answer written in prose"
     assert any(f.startswith("dlcourse/extra.py") and "wrong_04_optimizers.py" in f for f in found), "a wrong answer"
     assert any(f.startswith("lessons/01_backprop/") for f in found), "answers pasted into a released notebook"
+    assert any(f.startswith("lessons/06_embeddings/") for f in found), "a line in a cell's metadata"
 
 
 def test_build_refuses_lessons_carrying_solutions(tmp_path, monkeypatch):
@@ -178,6 +184,35 @@ def test_make_lab_starts_jupyterlab_with_the_course_settings(course, copy):
 
 # --- building --------------------------------------------------------------------------------
 
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_clean_clone_writes_the_edition_with_make_edition(tmp_path):
+    """What `make edition EDITION_FLAGS=--git` runs, in a fresh clone of this repository: the
+    edition is written from the clone's own lessons, as one commit, and git ignores it there."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True, capture_output=True)
+    planned = subprocess.run(["make", "-n", "-C", str(clone), "edition", "EDITION_FLAGS=--git"],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+    command = next(line for line in planned if " -m grader edition " in line)
+    assert command.split(" -m grader edition ")[1].split() == ["edition", "--git"]
+    env = {**os.environ, "PYTHONPATH": str(clone)}
+    which = subprocess.run([sys.executable, "-c", "import grader.course as c; print(c.ROOT)"], cwd=clone, env=env,
+                           capture_output=True, text=True, check=True)
+    assert which.stdout.strip() == str(clone), "the clone's own grader builds it"
+    done = subprocess.run([sys.executable, "-m", "grader", "edition", "edition", "--git"], cwd=clone, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    built = clone / "edition"
+    assert f"wrote the student edition into {built}: {len(_files(built))} files" in done.stdout
+    assert _git(built, "rev-list", "--count", "HEAD") == "1"
+    assert _git(clone, "status", "--porcelain", "--untracked-files=all") == "", "edition/ is git-ignored"
+    for lesson in lesson_ids():
+        assert (built / "lessons" / lesson / f"{lesson}.ipynb").read_bytes() == \
+            (clone / "lessons" / lesson / f"{lesson}.ipynb").read_bytes()
+
+
 def test_build_replaces_an_edition_and_refuses_anything_else(tmp_path):
     out = edition(tmp_path / "edition")
     (out / "lessons" / "stale.txt").write_text("from an older build")
@@ -192,10 +227,6 @@ def test_build_replaces_an_edition_and_refuses_anything_else(tmp_path):
     with pytest.raises(CourseError, match="inside the course's own files"):
         edition(ROOT / "lessons" / "edition")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "notes"], "no staging folder is left"
-
-
-def _git(folder: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_git_edition_is_one_commit_that_the_same_lessons_reproduce(tmp_path):

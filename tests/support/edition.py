@@ -81,6 +81,17 @@ def secret_lines() -> dict[str, str]:
     return {line: where for line, where in secret.items() if len(line) >= MIN_LENGTH and line not in public}
 
 
+def _strings(value) -> list[str]:
+    """Every string in a JSON value (keys included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in [k, *_strings(v)]]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    return []
+
+
 def _output_texts(output) -> list[str]:
     texts = [output.get("text", "")] + list(output.get("traceback", []))
     for value in output.get("data", {}).values():
@@ -89,13 +100,14 @@ def _output_texts(output) -> list[str]:
 
 
 def _texts(path: Path) -> list[str]:
-    """What a file says, as text: a notebook's cell sources and outputs, every member of a
-    spreadsheet (a zip of XML), any other file decoded as UTF-8."""
+    """What a file says, as text: a notebook's cell sources, outputs and every string of its
+    metadata and the cells', every member of a spreadsheet (a zip of XML), any other file
+    decoded as UTF-8."""
     raw = path.read_bytes()
     if path.suffix == ".ipynb":
         nb = nbformat.reads(raw.decode(), as_version=4)
-        return [text for cell in nb.cells
-                for text in [cell.source, *[t for o in cell.get("outputs", []) for t in _output_texts(o)]]]
+        return _strings(nb.metadata) + [text for cell in nb.cells for text in [
+            cell.source, *_strings(cell.metadata), *[t for o in cell.get("outputs", []) for t in _output_texts(o)]]]
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             return [archive.read(name).decode("utf-8", errors="replace") for name in archive.namelist()]
