@@ -26,33 +26,70 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         path: the ``.ipynb`` file.
 
     Raises:
-        NotebookError: the file is missing, empty, not text, not JSON, or JSON that is not a
-            notebook; the message names the file and says what to do.
+        NotebookError: the file is missing or is not a notebook (see :func:`parse_notebook`).
     """
     path = Path(path)
     if not path.exists():
         raise NotebookError(f"{path} does not exist")
     if not path.is_file():
         raise NotebookError(f"{path} is a folder, not a notebook")
-    raw = path.read_bytes()
+    return parse_notebook(path.name, path.read_bytes())
+
+
+class TooManyCells(NotebookError):
+    """A notebook with more cells than the reader accepts (``cells`` says how many)."""
+
+    def __init__(self, message: str, cells: int):
+        super().__init__(message)
+        self.cells = cells
+
+
+def _cell_count(data: dict) -> int:
+    cells = data.get("cells")
+    if isinstance(cells, list):
+        return len(cells)
+    worksheets = data.get("worksheets")
+    return sum(len(w.get("cells") or []) for w in worksheets if isinstance(w, dict)) \
+        if isinstance(worksheets, list) else 0
+
+
+def parse_notebook(name: str, raw: bytes, *, max_cells: int | None = None) -> nbformat.NotebookNode:
+    """Parse a notebook file's bytes (any nbformat version) as version 4, every cell with an id.
+
+    Args:
+        name: the file's name, for messages (which start with fixed words, not with it).
+        raw: the file's bytes.
+        max_cells: refuse a notebook with more cells, before nbformat builds it.
+
+    Raises:
+        NotebookError: the bytes are empty, not text, not JSON (or JSON nested too deeply), or
+            JSON that is not a notebook; :class:`TooManyCells` past ``max_cells``. The message
+            names the file and says what to do.
+    """
     if not raw.strip():
-        raise NotebookError(f"{path.name} is empty: save the notebook in Jupyter and try again")
+        raise NotebookError(f"the notebook {name} is empty: save it in Jupyter and try again")
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
     except UnicodeDecodeError:
-        raise NotebookError(f"{path.name} is not a text file, so it cannot be a notebook") from None
+        raise NotebookError(f"the notebook {name} is not a text file, so it cannot be a notebook") from None
     except json.JSONDecodeError as error:
-        raise NotebookError(f"{path.name} is not valid JSON ({error}); it may have been cut short "
+        raise NotebookError(f"the notebook {name} is not valid JSON ({error}); it may have been cut short "
                             "or edited by hand") from None
+    except RecursionError:
+        raise NotebookError(f"the notebook {name} is JSON nested too deeply to be a notebook") from None
     if not isinstance(data, dict) or not ({"cells", "worksheets"} & set(data)):
-        raise NotebookError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells)")
+        raise NotebookError(f"the notebook {name} is JSON but not a Jupyter notebook (it has no cells)")
+    cells = _cell_count(data)
+    if max_cells is not None and cells > max_cells:
+        raise TooManyCells(f"the notebook {name} has {cells:,} cells, more than the {max_cells:,} accepted", cells)
+    del data    # a notebook near a size cap parses to many times its size; nbformat parses the text again
     try:
         with warnings.catch_warnings():  # old formats have no cell ids; they get them below
             warnings.simplefilter("ignore", MissingIDFieldWarning)
             nb = nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several types for a document that is not a notebook
-        raise NotebookError(f"{path.name} is not a Jupyter notebook ({type(error).__name__}: "
+        raise NotebookError(f"the notebook {name} is not a Jupyter notebook ({type(error).__name__}: "
                             f"{str(error)[:200]})") from None
     give_ids(nb)
     return nb
