@@ -43,3 +43,10 @@ c.Sandbox.notebook_timeout = 600
 c.Sandbox.memory_mb = 4096
 c.Sandbox.max_processes = 128
 c.Sandbox.max_output_bytes = 1_000_000
+
+# What the grader accepts of a submission before reading it further (a larger or longer
+# notebook, or a folder with more entries, is "invalid"; extra files beyond the budget are not copied).
+c.Submission.max_notebook_mb = 64
+c.Submission.max_cells = 2000
+c.Submission.max_extra_files_mb = 20
+c.Submission.max_files = 500

@@ -1,35 +1,50 @@
 """Autograde: grade every student's submission of one lesson, safely, in parallel.
 
-The coordinator (this process) reads and sanitizes each submission with nbgrader's
-preprocessors, sends a job per notebook to sandboxed kernels (threads here, or a Dask
-cluster), judges what comes back against the reference solution's reports, and alone writes
-the gradebook, the autograded notebooks, the feedback, the result store and ``grades.csv``.
+The coordinator (this process) reads each submission folder without following links
+(:mod:`grader.student_files`), sanitizes it with nbgrader's preprocessors, sends a job per
+notebook to sandboxed kernels (threads here, or a Dask cluster), judges what comes back
+against the reference solution's reports, and alone writes the gradebook, the autograded
+notebooks, the feedback, the result store and ``grades.csv``.
+
+What a student gets back: the outputs of the cells that ran before the first hidden test
+(after it, the kernel has seen a hidden test's source and inputs, so whatever it prints,
+displays or raises is withheld), the verdicts in the words of :mod:`grader.judge`, and
+nothing that :class:`grader.redact.Secrets` finds a secret in. A student whose results
+cannot be written (a full disk, a bug) still gets rows, with status ``error``, and
+``grades.csv`` is always written.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import os
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import nbformat
 
-from dlcourse.notebook import is_test_cell, nbgrader_meta
+from dlcourse.notebook import is_answer_cell, is_test_cell, nbgrader_meta
 from grader.course import CourseError, check_lesson, nbgrader_api, nbgrader_config
 from grader.execute import CellRun, ExecutionJob, ExecutionResult, run_job
-from grader.feedback import FeedbackWriter, write_problem_feedback
+from grader.feedback import FeedbackWriter, write_problem_feedback, write_summary_feedback, write_text_atomically
 from grader.judge import Verdict, judge
 from grader.lesson import LessonNotebook, companion_files, load_lesson
-from grader.reference import reference_key, reference_reports
+from grader.redact import Secrets
+from grader.reference import grading_key, reference_reports
 from grader.results import SANDBOXED, UNSANDBOXED, ResultStore, Row
 from grader.sandbox import Limits, Sandbox, require_sandbox
-from grader.submission import Prepared, Ungradable, find_submitted, prepare
+from grader.student_files import FolderContents, read_lesson_folder
+from grader.submission import Prepared, Submission, Ungradable, prepare
 
 TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered",
           "forbidden": "Forbidden"}
+PAGE_WITHHELD = ("The full page is not shown: it would have quoted a hidden test or an expected value. "
+                 "Your results are below.")
 
 
 def default_workers() -> int:
@@ -39,8 +54,42 @@ def default_workers() -> int:
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _problem(error: BaseException) -> str:
+    """An exception of the grader's own machinery, in a few words (never a kernel's)."""
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def public_names(release: nbformat.NotebookNode) -> frozenset[str]:
+    """Functions and classes the released lesson's answer cells define (their names are public)."""
+    names = set()
+    for cell in release.cells:
+        if is_answer_cell(cell):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            names |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    return frozenset(names)
+
+
+def _timestamp(contents: FolderContents) -> tuple[datetime | None, str | None]:
+    """The submission time from ``timestamp.txt`` (nbgrader's format), and a note if it is unreadable."""
+    from nbgrader.utils import parse_utc
+
+    if not contents.timestamp or not contents.timestamp.strip():
+        return None, None
+    try:
+        return parse_utc(contents.timestamp.decode("utf-8").strip()), None
+    except (UnicodeDecodeError, ValueError, OverflowError):
+        return None, "timestamp.txt holds no date nbgrader can read, so no late penalty was computed"
 
 
 class _LocalRunner:
@@ -106,9 +155,15 @@ class _Batch:
         self.files = companion_files(lesson)
         self.references = {nb.name: reference_reports(nb, self.files, limits, out / "reference")
                            for nb in self.notebooks}
+        self.releases = {nb.name: self.release_of(nb) for nb in self.notebooks}
+        self.secrets = {nb.name: Secrets.of(nb, self.references[nb.name], self.releases[nb.name])
+                        for nb in self.notebooks}
+        self.public_names = {nb.name: public_names(self.releases[nb.name]) for nb in self.notebooks}
+        self.caps = Submission(config=self.config).caps()
         self.store = ResultStore(out / "results.db")
         self.feedback = FeedbackWriter(self.config)
         self.sandbox_label = SANDBOXED if limits.sandbox else UNSANDBOXED
+        self.unrecorded: list[Row] = []   # rows the result store could not take (a full disk)
 
     def _register_lesson(self) -> None:
         """Record the lesson in the output folder's gradebook (nbgrader generate_assignment), once per source."""
@@ -124,16 +179,27 @@ class _Batch:
     def release_of(self, notebook: LessonNotebook) -> nbformat.NotebookNode:
         return nbformat.read(self.out / ".release" / self.lesson / f"{notebook.name}.ipynb", as_version=4)
 
-    def digest(self, path: Path, notebook: LessonNotebook) -> str:
-        content = path.read_bytes() if path.is_file() else b"<missing>"
-        # Everything that could change a grade: the file, the reference, the limits (not the thread count).
-        limits = {k: v for k, v in self.limits.__dict__.items() if k != "threads"}
-        return hashlib.sha256(content + reference_key(notebook).encode() + repr(limits).encode()).hexdigest()
+    def read(self, student: str, notebook: LessonNotebook) -> FolderContents:
+        """The student's lesson folder, read without following links (see :mod:`grader.student_files`)."""
+        return read_lesson_folder(self.submissions, student, self.lesson, notebook.name, self.caps)
 
-    def gradebook_submission(self, student: str) -> None:
+    def digest(self, contents: FolderContents, notebook: LessonNotebook) -> str:
+        """What could change this submission's grade: every file grading reads (the notebook, the files
+        copied beside it, ``timestamp.txt``), the reference and the grader's judging code, the limits
+        (not the thread count)."""
+        digest = hashlib.sha256()
+        for part in (contents.notebook_name, contents.notebook, contents.timestamp,
+                     contents.problem.message if contents.problem else None, *contents.others,
+                     *[x for name, data in sorted(contents.extra.items()) for x in (name, data)],
+                     *contents.skipped, grading_key(notebook),
+                     repr({k: v for k, v in self.limits.__dict__.items() if k != "threads"}), repr(self.caps)):
+            data = b"<none>" if part is None else part if isinstance(part, bytes) else str(part).encode()
+            digest.update(len(data).to_bytes(8, "little") + data)
+        return digest.hexdigest()
+
+    def gradebook_submission(self, student: str, timestamp: datetime | None) -> None:
         from nbgrader.api import Gradebook
 
-        timestamp = self.api.coursedir.get_existing_timestamp(str(self.submissions / student / self.lesson))
         with Gradebook(self.db_url) as gb:
             gb.update_or_create_student(student)
             gb.update_or_create_submission(self.lesson, student, **({"timestamp": timestamp} if timestamp else {}))
@@ -142,57 +208,118 @@ class _Batch:
         return {"nbgrader": {"notebook": notebook.name, "assignment": self.lesson, "student": student,
                              "db_url": self.db_url}}
 
+    def feedback_path(self, student: str, notebook: LessonNotebook) -> Path:
+        return self.out / "feedback" / student / self.lesson / f"{notebook.name}.html"
+
     def rows_for_problem(self, student: str, notebook: LessonNotebook, problem: Ungradable) -> list[Row]:
         from nbgrader.api import Gradebook
 
-        with Gradebook(self.db_url) as gb:
-            for grade in gb.find_submission_notebook(notebook.name, self.lesson, student).grades:
-                grade.auto_score, grade.needs_manual_grade = 0, False
-            gb.db.commit()
-        write_problem_feedback(self.out / "feedback" / student / self.lesson / f"{notebook.name}.html",
-                               student, self.lesson, notebook.name, problem.status, problem.message)
-        return [Row(student, self.lesson, notebook.name, t.grade_id, 0.0, t.points, problem.status,
+        rows = [Row(student, self.lesson, notebook.name, t.grade_id, 0.0, t.points, problem.status,
                     problem.message, self.sandbox_label) for t in notebook.tests]
+        try:
+            with Gradebook(self.db_url) as gb:
+                for grade in gb.find_submission_notebook(notebook.name, self.lesson, student).grades:
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+                gb.db.commit()
+            write_problem_feedback(self.feedback_path(student, notebook), student, self.lesson, notebook.name,
+                                   problem.status, problem.message)
+        except Exception as error:  # a full disk, a locked gradebook: the rows still say why
+            return _unwritten(rows, error)
+        return rows
 
-    def finalize(self, prepared: Prepared, result: ExecutionResult) -> list[Row]:
-        """Judge a finished run; write the autograded notebook, the gradebook and the feedback."""
+    def rows_for_failure(self, student: str, notebook: LessonNotebook, error: BaseException, stage: str) -> list[Row]:
+        """Rows for a submission the grader itself failed on (never the student's doing)."""
+        message = f"the grader failed while {stage} this submission ({_problem(error)}); run autograde again"
+        return [Row(student, self.lesson, notebook.name, t.grade_id, 0.0, t.points, "error", message,
+                    self.sandbox_label) for t in notebook.tests]
+
+    def judged(self, prepared: Prepared, result: ExecutionResult) -> tuple[nbformat.NotebookNode, list[Row]]:
+        """Judge a finished run: the autograded notebook (student-visible parts filtered) and the rows."""
         notebook, student = prepared.notebook, prepared.student
-        reference = self.references[notebook.name]
+        reference, secrets = self.references[notebook.name], self.secrets[notebook.name]
         graded = copy.deepcopy(prepared.sanitized)
-        foreign = sum(run.foreign_observations for run in result.cells.values())
+        hidden = [i for i, c in enumerate(graded.cells)
+                  if is_test_cell(c) and notebook.test(nbgrader_meta(c)["grade_id"]).hidden and i in result.cells]
+        first_hidden = min(hidden, default=len(graded.cells))
         evidence = list(prepared.evidence)
-        if foreign:
-            evidence.append(f"{foreign} forged check report(s) came from cells that are not tests")
+        if any(run.foreign_observations for run in result.cells.values()):
+            evidence.append("forged check reports came from cells that are not tests")
         rows = []
         for index, cell in enumerate(graded.cells):
             run: CellRun | None = result.cells.get(index)
             if not is_test_cell(cell):
                 if cell.cell_type == "code":
-                    cell.outputs = run.outputs if run else []
+                    # After a hidden test ran, the kernel knows its source and inputs: nothing it says is shown.
+                    shown = run.outputs if run and index < first_hidden else []
+                    cell.outputs = secrets.clean_outputs(shown)
                     cell.execution_count = None
                 continue
             test = notebook.test(nbgrader_meta(cell)["grade_id"])
-            verdict = judge(test, reference[test.grade_id], run)
+            verdict = judge(test, reference[test.grade_id], run, detailed=not test.hidden and index < first_hidden,
+                            public_names=self.public_names[notebook.name])
             if evidence and verdict.status == "ok":
                 verdict = Verdict(verdict.score, "tampered", "passed, but " + "; ".join(evidence))
             elif evidence and verdict.status == "failed":
                 verdict = Verdict(verdict.score, "tampered", f"{verdict.message}; also {'; '.join(evidence)}")
+            verdict = Verdict(verdict.score, verdict.status, secrets.clean_message(verdict.message))
             cell.outputs = _verdict_outputs(verdict, prepared.notes)
             rows.append(Row(student, self.lesson, notebook.name, test.grade_id, verdict.score, test.points,
                             verdict.status, verdict.message, self.sandbox_label))
-        autograded = self.out / "autograded" / student / self.lesson
-        for name, content in self.files.items():
-            _atomic_write(autograded / name, content)
-        _atomic_write(autograded / f"{notebook.name}.ipynb", nbformat.writes(graded).encode())
-        self._save_grades(graded, student, notebook)
-        self.feedback.write(graded, rows, self.resources(student, notebook),
-                            self.out / "feedback" / student / self.lesson / f"{notebook.name}.html")
+        return graded, rows
+
+    def finalize(self, prepared: Prepared, result: ExecutionResult) -> list[Row]:
+        """Judge a finished run; write the autograded notebook, the gradebook and the feedback.
+
+        Never raises for a failure to write: the rows then have status ``error`` and say so.
+        """
+        notebook, student = prepared.notebook, prepared.student
+        try:
+            graded, rows = self.judged(prepared, result)
+        except Exception as error:  # a bug of the grader's must not stop the batch
+            return self.rows_for_failure(student, notebook, error, "judging")
+        try:
+            autograded = self.out / "autograded" / student / self.lesson
+            for name, content in self.files.items():
+                _atomic_write(autograded / name, content)
+            _atomic_write(autograded / f"{notebook.name}.ipynb", nbformat.writes(graded).encode())
+            self._save_grades(graded, student, notebook)
+            withheld = any(is_test_cell(c) and notebook.test(nbgrader_meta(c)["grade_id"]).hidden
+                           for c in graded.cells)
+            page = self.feedback.render(graded, rows, self.resources(student, notebook), withheld)
+            if self.secrets[notebook.name].page_is_clean(page):
+                write_text_atomically(self.feedback_path(student, notebook), page)
+            else:
+                write_summary_feedback(self.feedback_path(student, notebook), notebook.name, rows, PAGE_WITHHELD)
+        except Exception as error:  # a full disk, an unwritable folder: the rows still tell
+            return _unwritten(rows, error)
         return rows
+
+    def record(self, student: str, notebook: LessonNotebook, digest: str, rows: list[Row]) -> None:
+        """Keep a submission's rows in the store; rows it cannot take are kept for the CSV, and
+        a submission whose results were not all written is recorded as not graded (so it is
+        graded again next time)."""
+        complete = not any(r.status == "error" and r.message.startswith(UNWRITTEN) for r in rows)
+        try:
+            self.store.record(self.lesson, student, notebook.name, digest if complete else "", rows)
+        except Exception:  # the store's disk is full too: grades.csv still gets the rows
+            self.unrecorded.extend(rows)
 
     def _save_grades(self, graded, student: str, notebook: LessonNotebook) -> None:
         from nbgrader.preprocessors import SaveAutoGrades
 
         SaveAutoGrades(config=self.config).preprocess(copy.deepcopy(graded), self.resources(student, notebook))
+
+
+UNWRITTEN = "the grader could not write this student's results"
+
+
+def _unwritten(rows: list[Row], error: BaseException) -> list[Row]:
+    """``rows`` re-labelled ``error``: the verdicts stand, but the feedback or gradebook was not written."""
+    reason = f"{UNWRITTEN} (feedback, autograded notebook or gradebook: {_problem(error)}); " \
+             "free the disk or fix the folder and run autograde again"
+    return [Row(r.student, r.lesson, r.notebook, r.exercise, r.score, r.max_score, "error",
+                f"{reason}; the verdict was: {r.status}" + (f", {r.message}" if r.message else ""), r.sandbox)
+            for r in rows]
 
 
 def _verdict_outputs(verdict: Verdict, notes: list[str]) -> list:
@@ -242,7 +369,7 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
     require_sandbox(limits)
     out.mkdir(parents=True, exist_ok=True)
     batch = _Batch(lesson, submissions, out, limits, force, report)
-    students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    students = student_folders(submissions)
     pending: dict[str, tuple[Prepared, str]] = {}
     runner = _DaskRunner(dask) if dask else _LocalRunner(workers)
 
@@ -250,36 +377,63 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
         for result in results:
             prepared, digest = pending.pop(result.key)
             rows = batch.finalize(prepared, result)
-            batch.store.record(lesson, prepared.student, prepared.notebook.name, digest, rows)
+            batch.record(prepared.student, prepared.notebook, digest, rows)
             score, total = sum(r.score for r in rows), sum(r.max_score for r in rows)
             cells = sum(run.seconds for run in result.cells.values())
             report(f"{prepared.student}: {score:g} / {total:g} in {result.seconds:.1f} s (its cells {cells:.2f} s)")
 
+    def start(student: str, notebook: LessonNotebook) -> None:
+        """Read, check and prepare one submission; send it to run, or record why it cannot be graded."""
+        try:
+            contents = batch.read(student, notebook)
+            digest = batch.digest(contents, notebook)
+        except Exception as error:  # an unreadable folder (I/O error, permissions)
+            batch.record(student, notebook, "", batch.rows_for_failure(student, notebook, error, "reading"))
+            report(f"{student}: error: could not read the submission ({_problem(error)})")
+            return
+        if not force and batch.store.digest(lesson, student, notebook.name) == digest:
+            report(f"{student}: unchanged since it was graded, skipped (use --force to grade it again)")
+            return
+        try:
+            timestamp, late_note = _timestamp(contents)
+            batch.gradebook_submission(student, timestamp)
+            prepared = prepare(student, contents, notebook, batch.releases[notebook.name],
+                               batch.resources(student, notebook), batch.config, batch.files, limits, batch.caps)
+        except Ungradable as problem:
+            batch.record(student, notebook, digest, batch.rows_for_problem(student, notebook, problem))
+            report(f"{student}: {problem.status}: {problem.message}")
+            return
+        except Exception as error:  # nbgrader or the grader failed on this one: the others go on
+            batch.record(student, notebook, "", batch.rows_for_failure(student, notebook, error, "preparing"))
+            report(f"{student}: error: {_problem(error)}")
+            return
+        if late_note:
+            prepared.notes.append(late_note)
+        pending[prepared.job.key] = (prepared, digest)
+        runner.submit(prepared.job)     # runs while the next submissions are prepared
+
     try:
         for student in students:
             for notebook in batch.notebooks:
-                path = find_submitted(submissions / student / lesson, notebook)
-                digest = batch.digest(path, notebook)
-                if not force and batch.store.digest(lesson, student, notebook.name) == digest:
-                    report(f"{student}: unchanged since it was graded, skipped (use --force to grade it again)")
-                    continue
-                batch.gradebook_submission(student)
-                try:
-                    prepared = prepare(student, path, notebook, batch.release_of(notebook),
-                                       batch.resources(student, notebook), batch.config, batch.files, limits)
-                except Ungradable as problem:
-                    batch.store.record(lesson, student, notebook.name, digest,
-                                       batch.rows_for_problem(student, notebook, problem))
-                    report(f"{student}: {problem.status}: {problem.message}")
-                    continue
-                pending[prepared.job.key] = (prepared, digest)
-                runner.submit(prepared.job)     # runs while the next submissions are prepared
+                start(student, notebook)
                 finish(runner.results(wait=False))
         finish(runner.results(wait=True))
     finally:
         runner.close()
-    batch.store.keep_only(lesson, set(students))
-    batch.store.write_csv(out / "grades.csv")
-    rows = batch.store.rows(lesson)
+        batch.store.keep_only(lesson, set(students))
+        batch.store.write_csv(out / "grades.csv", batch.unrecorded)
+    rows = batch.store.rows(lesson, batch.unrecorded)
     batch.store.close()
     return rows
+
+
+def student_folders(submissions: Path) -> list[str]:
+    """Names of the students in ``submissions``: its folders, and its links (which are refused when
+    read, so the student still gets rows saying why); files and hidden entries are not students."""
+    names = []
+    with os.scandir(submissions) as entries:
+        for entry in entries:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if not entry.name.startswith(".") and (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+                names.append(entry.name)
+    return sorted(names)

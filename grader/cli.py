@@ -60,6 +60,10 @@ def _collect(args: argparse.Namespace) -> int:
               f"not used: {', '.join(entries)}")
     for entry in done.too_large:
         print(f"  too large, not collected: {entry}")
+    for entry in done.special:
+        print(f"  a symbolic link or special file, not collected: {entry}")
+    for student, why in done.refused.items():
+        print(f"  not written for {student}: {why}")
     for entry in done.ignored:
         print(f"  ignored system file: {entry}")
     return 0 if done.students else 1

@@ -6,17 +6,23 @@ folder that wraps the whole archive, too). Nothing is dropped silently: entries 
 match no pattern, and every submission but the newest of a student who sent several, are
 reported. Each notebook lands in ``SUBMISSIONS/<student>/<LESSON>/<notebook>.ipynb`` with a
 ``timestamp.txt`` (the archive's date for the entry) for nbgrader's late penalties.
+
+Entries that are symbolic links (or other special files) in the archive are not collected,
+and nothing is written through a link already in the submissions folder: a student or
+lesson folder that is a link is reported and left alone (:mod:`grader.student_files`).
 """
 from __future__ import annotations
 
 import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from grader.course import CourseError, check_lesson, source_notebooks
+from grader.student_files import Refused, open_or_make_folder, write_regular_file
 
 DEFAULT_PATTERNS = (r"^(?P<student>[^/]+)/[^/]+\.ipynb$", r"^(?P<student>[^/_]+)_[^/]*\.ipynb$")
 MAX_ENTRY_BYTES = 100_000_000
@@ -31,6 +37,8 @@ class Collected:
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # student -> entries not used
     ignored: list[str] = field(default_factory=list)             # system files (__MACOSX, .DS_Store)
     too_large: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)             # links and other non-regular entries
+    refused: dict[str, str] = field(default_factory=dict)        # student -> why nothing was written
 
 
 def _student_id(raw: str) -> str:
@@ -87,24 +95,33 @@ def collect(archive: Path, lesson: str, submissions: Path, patterns: list[str] |
             names = dict.fromkeys([str(PurePosixPath(info.filename[len(prefix):])), info.filename])
             match = next((m for name in names for m in (p.match(name) for p in compiled) if m), None)
             student = _student_id(match.group("student")) if match else ""
+            kind = stat.S_IFMT(info.external_attr >> 16)
             if not student:
                 report.unmatched.append(info.filename)
+            elif kind and kind != stat.S_IFREG:
+                report.special.append(info.filename)
             elif info.file_size > MAX_ENTRY_BYTES:
                 report.too_large.append(info.filename)
             else:
                 chosen.setdefault(student, []).append(info)
-        for student, entries in sorted(chosen.items()):
-            entries.sort(key=lambda i: (i.date_time, i.filename))
-            newest = entries[-1]
-            if len(entries) > 1:
-                report.duplicates[student] = [i.filename for i in entries[:-1]]
-            folder = submissions / student / lesson
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / notebooks[0].name
-            partial = folder / f".{target.name}.part"
-            partial.write_bytes(zf.read(newest))
-            os.replace(partial, target)
-            stamp = datetime(*newest.date_time).strftime("%Y-%m-%d %H:%M:%S")
-            (folder / "timestamp.txt").write_text(stamp + "\n")
-            report.students[student] = newest.filename
+        submissions.mkdir(parents=True, exist_ok=True)
+        root = os.open(submissions, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            for student, entries in sorted(chosen.items()):
+                entries.sort(key=lambda i: (i.date_time, i.filename))
+                newest = entries[-1]
+                if len(entries) > 1:
+                    report.duplicates[student] = [i.filename for i in entries[:-1]]
+                stamp = datetime(*newest.date_time).strftime("%Y-%m-%d %H:%M:%S")
+                try:
+                    with open_or_make_folder(student, root, "folder") as mine, \
+                            open_or_make_folder(lesson, mine, "lesson folder") as folder:
+                        write_regular_file(notebooks[0].name, folder, zf.read(newest))
+                        write_regular_file("timestamp.txt", folder, (stamp + "\n").encode())
+                except Refused as refused:
+                    report.refused[student] = refused.message
+                    continue
+                report.students[student] = newest.filename
+        finally:
+            os.close(root)
     return report

@@ -27,12 +27,31 @@ from grader.sandbox import Limits
 from grader.submission import plan_job
 
 
-def reference_key(notebook: LessonNotebook) -> str:
-    """A digest of the solution notebook and of the code that turns it into reports."""
-    digest = hashlib.sha256(notebook.digest.encode())
-    for module in (dlcourse.checks, dlcourse.notebook, dlcourse.observe, dlcourse.plan, dlcourse.policy, grader.rewrite):
+def _modules_digest(seed: str, modules) -> str:
+    digest = hashlib.sha256(seed.encode())
+    for module in modules:
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
+
+
+def reference_key(notebook: LessonNotebook) -> str:
+    """A digest of the solution notebook and of the code that turns it into reports."""
+    return _modules_digest(notebook.digest, (dlcourse.checks, dlcourse.notebook, dlcourse.observe, dlcourse.plan,
+                                             dlcourse.policy, grader.rewrite))
+
+
+def grading_key(notebook: LessonNotebook) -> str:
+    """:func:`reference_key` and the grader's own judging code: what a grade depends on besides
+    the submission (a submission graded under another key is graded again)."""
+    import grader.autograde
+    import grader.execute
+    import grader.judge
+    import grader.redact
+    import grader.student_files
+    import grader.submission
+
+    return _modules_digest(reference_key(notebook), (grader.judge, grader.redact, grader.submission,
+                                                     grader.student_files, grader.execute, grader.autograde))
 
 
 def reference_reports(notebook: LessonNotebook, files: dict[str, bytes], limits: Limits,

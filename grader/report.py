@@ -4,6 +4,8 @@
 (hardest first), and the students who need attention (errors, timeouts, tampering, invalid
 or missing notebooks, and roster students with no submission), with the plots embedded.
 ``class_gradebook.csv`` has one row per student and one column per lesson, ready to upload.
+The page carries the grader's Content-Security-Policy (:mod:`grader.pages`) and escapes every
+student-chosen string; the CSV writes names that start like a formula as text (:func:`grader.results.csv_safe`).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from grader.course import CourseError
-from grader.results import STATUSES, read_csv
+from grader.pages import CSP_META
+from grader.results import STATUSES, csv_safe, read_csv
 
 ATTENTION = ("error", "timeout", "tampered", "forbidden", "invalid", "missing")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;line-height:1.45;color:#222}
@@ -117,9 +120,9 @@ def report(graded: Path, roster: Path | None = None) -> tuple[Path, Path]:
     if names:
         book = book.set_index("student").reindex(sorted(set(book["student"]) | set(names))).reset_index()
     book_path = Path(graded) / "class_gradebook.csv"
-    book.to_csv(book_path, index=False)
+    book.assign(student=book["student"].map(csv_safe)).to_csv(book_path, index=False)
     sections = "".join(_lesson_section(lesson, rows) for lesson, rows in grades.groupby("lesson"))
-    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Class report</title>"
+    page = (f"<!DOCTYPE html><html lang='en'><head>{CSP_META}<meta charset='utf-8'><title>Class report</title>"
             f"<style>{STYLE}</style></head><body><h1>Class report</h1>"
             f"<p class='note'>From {html.escape(str(source))}, {datetime.now():%Y-%m-%d %H:%M}. "
             f"{grades['student'].nunique()} students, {grades['lesson'].nunique()} lesson(s). "

@@ -5,6 +5,10 @@ what was graded; ``grades.csv`` is then rewritten from the store and swapped in 
 grader killed in the middle of a batch loses only the submission it was working on, a second
 run finishes the batch without a missing or duplicated row, and an unchanged submission is
 recognised and skipped.
+
+``grades.csv`` is safe to open in a spreadsheet: no field starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return (which a spreadsheet would run as a formula): such a field,
+a student's folder name for instance, is written with a leading ``'`` (:func:`csv_safe`).
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ STATUSES = {
     "ok": "the test cell passed: full marks",
     "failed": "the test cell ran and a check failed, or the code under test raised an error",
     "timeout": "the test cell, or the notebook, ran out of time",
-    "error": "the kernel died or could not run the test cell (crash, memory limit)",
+    "error": "the kernel died or could not run the test cell (crash, memory limit), or the grader could not "
+             "grade or write this submission (a full disk): the message says which",
     "tampered": "the submission interfered with grading or changed protected cells; see the message",
     "forbidden": "the answer calls a routine its exercise must not use (its 'Not allowed' line): 0 points",
     "invalid": "the file is not a gradable notebook of this lesson",
@@ -44,6 +49,12 @@ class Row:
 
 
 COLUMNS = [f.name for f in fields(Row)]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A CSV field a spreadsheet shows as text: a string starting like a formula gets a leading ``'``."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def read_csv(path: Path) -> list[Row]:
@@ -91,22 +102,37 @@ class ResultStore:
                          if s not in students]
                 self.db.executemany(f"DELETE FROM {table} WHERE lesson=? AND student=?", [(lesson, s) for s in stale])
 
-    def rows(self, lesson: str | None = None) -> list[Row]:
-        """Every row (of one lesson), by lesson, student, notebook and cell order."""
+    def rows(self, lesson: str | None = None, unrecorded: list[Row] = ()) -> list[Row]:
+        """Every row (of one lesson), by lesson, student, notebook and cell order.
+
+        ``unrecorded`` rows (that the store could not take) replace the stored rows of their
+        submissions.
+        """
         query = "SELECT student, lesson, notebook, exercise, score, max_score, status, message, sandbox FROM rows"
         args: tuple = ()
         if lesson:
             query, args = query + " WHERE lesson=?", (lesson,)
-        return [Row(*r) for r in self.db.execute(query + " ORDER BY lesson, student, notebook, position", args)]
+        stored = [Row(*r) for r in self.db.execute(query + " ORDER BY lesson, student, notebook, position", args)]
+        if not unrecorded:
+            return stored
+        replaced = {(r.lesson, r.student, r.notebook) for r in unrecorded}
+        kept = [r for r in stored if (r.lesson, r.student, r.notebook) not in replaced]
+        extra = [r for r in unrecorded if lesson is None or r.lesson == lesson]
+        return sorted(kept + extra, key=lambda r: (r.lesson, r.student, r.notebook))   # stable: cell order stays
 
-    def write_csv(self, path: Path) -> None:
-        """Write every row to ``path`` atomically (a complete file or the previous one)."""
+    def write_csv(self, path: Path, unrecorded: list[Row] = ()) -> None:
+        """Write every row (and ``unrecorded`` ones, see :meth:`rows`) to ``path`` atomically: a
+        complete file or the previous one."""
         partial = path.with_name(f".{path.name}.part")
-        with open(partial, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(COLUMNS)
-            writer.writerows(astuple(r) for r in self.rows())
-        os.replace(partial, path)
+        try:
+            with open(partial, "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(COLUMNS)
+                writer.writerows([csv_safe(v) for v in astuple(r)] for r in self.rows(None, unrecorded))
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
     def close(self) -> None:
         self.db.close()

@@ -1,5 +1,8 @@
 """From a submitted file to the job the sandbox runs: check it, sanitize it, plan it.
 
+The folder is read by :mod:`grader.student_files` (no links, regular files only, bounded),
+and a notebook larger than ``c.Submission.max_notebook_mb`` or with more cells than
+``c.Submission.max_cells`` is refused before nbformat or nbgrader look at it.
 Sanitizing uses nbgrader's own preprocessors (as ``nbgrader autograde`` does): duplicated
 grade ids are dropped, cells of the wrong type are retyped, locked and test cells are restored
 from the gradebook and deleted ones added back. On top of that the grader puts every test
@@ -11,17 +14,34 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
+from traitlets import Integer
+from traitlets.config import Configurable
 
-from dlcourse.notebook import NotebookError, give_ids, is_test_cell, nbgrader_meta, read_notebook
+from dlcourse.notebook import NotebookError, TooManyCells, give_ids, is_test_cell, nbgrader_meta, parse_notebook
 from dlcourse.plan import planned_cells as plan_cells
 from grader.execute import ExecutionJob
 from grader.lesson import LessonNotebook
 from grader.sandbox import Limits
+from grader.student_files import Caps, FolderContents
 
-MAX_EXTRA_FILES_BYTES = 20_000_000
+
+class Submission(Configurable):
+    """What the grader accepts of one submission, set as ``c.Submission.<name>`` in nbgrader_config.py."""
+
+    max_notebook_mb = Integer(64, help="Largest notebook file (MB) the grader reads; a larger one is invalid.").tag(
+        config=True)
+    max_cells = Integer(2000, help="Most cells a notebook may have; one with more is invalid.").tag(config=True)
+    max_extra_files_mb = Integer(20, help="Other files of the folder copied beside the notebook, in MB "
+                                          "together; files beyond that are not copied.").tag(config=True)
+    max_files = Integer(500, help="Most entries the lesson folder may hold; one with more is invalid.").tag(
+        config=True)
+
+    def caps(self) -> Caps:
+        """The configured limits, as plain data."""
+        return Caps(notebook_bytes=self.max_notebook_mb << 20, cells=self.max_cells,
+                    extra_bytes=self.max_extra_files_mb << 20, files=self.max_files)
 
 
 class Ungradable(Exception):
@@ -36,35 +56,33 @@ class OtherLesson(Ungradable):
     """A valid notebook, but none of its exercises belongs to the lesson being graded."""
 
 
-def read_submission(path: Path, notebook: LessonNotebook) -> nbformat.NotebookNode:
-    """Read a submitted notebook, or raise :class:`Ungradable` saying why it cannot be graded."""
-    if not path.exists():
-        others = sorted(p.name for p in path.parent.glob("*.ipynb")) if path.parent.is_dir() else []
+def read_submission(name: str, raw: bytes | None, notebook: LessonNotebook, caps: Caps,
+                    others: list[str] | tuple = ()) -> nbformat.NotebookNode:
+    """Parse a submitted notebook's bytes, or raise :class:`Ungradable` saying why it cannot be graded.
+
+    Args:
+        name: the file's name, for messages.
+        raw: its bytes (at most ``caps.notebook_bytes``), or None when nothing was submitted.
+        notebook: the lesson notebook it should answer.
+        caps: the size and cell-count limits.
+        others: other notebooks found in the folder (named in the message when ``raw`` is None).
+    """
+    if raw is None:
         hint = f" (found {', '.join(others)}: was it renamed?)" if others else ""
-        raise Ungradable("missing", f"no {path.name} was submitted{hint}")
+        raise Ungradable("missing", f"no {name} was submitted{hint}")
     try:
-        nb = read_notebook(path)
+        nb = parse_notebook(name, raw, max_cells=caps.cells)
+    except TooManyCells as error:
+        raise Ungradable("invalid", f"the notebook {name} has {error.cells:,} cells, more than the {caps.cells:,} the "
+                                    "grader accepts (c.Submission.max_cells)") from None
     except NotebookError as error:
         raise Ungradable("invalid", str(error)) from None
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):
-        raise OtherLesson("invalid", f"{path.name} holds none of this lesson's exercises: "
+        raise OtherLesson("invalid", f"the notebook {name} holds none of this lesson's exercises: "
                                      "is it another lesson's notebook?")
     return nb
-
-
-def find_submitted(folder: Path, notebook: LessonNotebook) -> Path:
-    """The submitted file of ``notebook`` in a student's lesson folder.
-
-    The expected name first; failing that, a single other ``.ipynb`` in the folder (a
-    renamed notebook) is taken, and its contents decide whether it is this lesson's.
-    """
-    expected = folder / f"{notebook.name}.ipynb"
-    if expected.exists() or not folder.is_dir():
-        return expected
-    others = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
-    return others[0] if len(others) == 1 else expected
 
 
 def protected_changes(nb, release: nbformat.NotebookNode) -> list[str]:
@@ -172,10 +190,17 @@ def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, b
                         notebook.setup)
 
 
-def prepare(student: str, path: Path, notebook: LessonNotebook, release, resources: dict, config,
-            files: dict[str, bytes], limits: Limits) -> Prepared:
-    """Read, sanitize and plan one submission; raises :class:`Ungradable`."""
-    submitted = read_submission(path, notebook)
+def prepare(student: str, contents: FolderContents, notebook: LessonNotebook, release, resources: dict, config,
+            files: dict[str, bytes], limits: Limits, caps: Caps) -> Prepared:
+    """Parse, sanitize and plan one submission read by :func:`grader.student_files.read_lesson_folder`.
+
+    Raises:
+        Ungradable: the folder was refused, or the notebook is missing, not a notebook, too
+            large, or another lesson's.
+    """
+    if contents.problem is not None:
+        raise Ungradable("invalid", contents.problem.message)
+    submitted = read_submission(contents.notebook_name, contents.notebook, notebook, caps, contents.others)
     evidence = protected_changes(submitted, release)
     try:
         nb = sanitize(submitted, resources, config)
@@ -185,12 +210,10 @@ def prepare(student: str, path: Path, notebook: LessonNotebook, release, resourc
     notes = []
     if restore_test_positions(nb, release):
         notes.append("test cells were moved back after their exercises")
-    if path.name != f"{notebook.name}.ipynb":
-        notes.append(f"graded {path.name} as {notebook.name}.ipynb")
-    extra, budget = {}, MAX_EXTRA_FILES_BYTES
-    for other in sorted(path.parent.iterdir()):
-        if other.is_file() and other.suffix != ".ipynb" and other.stat().st_size <= budget:
-            extra[other.name] = other.read_bytes()
-            budget -= len(extra[other.name])
-    job = plan_job(f"{student}/{notebook.name}", nb, release, notebook, {**extra, **files}, limits)
+    if contents.notebook_name != f"{notebook.name}.ipynb":
+        notes.append(f"graded {contents.notebook_name} as {notebook.name}.ipynb")
+    if contents.skipped:
+        notes.append(f"not copied beside the notebook (over {caps.extra_bytes >> 20} MB of files): "
+                     + ", ".join(contents.skipped))
+    job = plan_job(f"{student}/{notebook.name}", nb, release, notebook, {**contents.extra, **files}, limits)
     return Prepared(student, notebook, nb, job, evidence, notes)

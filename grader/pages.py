@@ -1,0 +1,62 @@
+"""HTML the grader writes for people to open: a strict Content-Security-Policy and sanitized student HTML.
+
+A student controls much of what a feedback page shows (their markdown, their outputs), and
+instructors open those pages, so every page the grader writes carries :data:`CSP_META`: no
+script of any kind, nothing loaded from anywhere (images and fonts only as ``data:`` URLs),
+inline styles only (nbconvert's templates need them), no forms, no ``<base>``. On top of it,
+student HTML is cleaned by :func:`safe_html` (bleach, with an allowlist that keeps what
+rendered markdown and tables need), so even a browser that ignored the policy runs nothing.
+"""
+from __future__ import annotations
+
+import re
+
+import bleach
+
+CSP = ("default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
+       "base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
+TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
+        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre",
+        "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "tt", "u", "ul", "var"}
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
+_LINK = re.compile(r"^(https?:|mailto:|#)", re.IGNORECASE)
+
+
+def _attribute_allowed(tag: str, name: str, value: str) -> bool:
+    if name in ("class", "title", "align", "colspan", "rowspan", "style"):
+        return True
+    if tag == "a" and name == "href":
+        return bool(_LINK.match(value.strip()))
+    if tag == "img":
+        return name in ("alt", "width", "height") or (name == "src" and bool(_DATA_IMAGE.match(value)))
+    return False
+
+
+def _css_sanitizer():
+    try:
+        from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
+    except ImportError:      # without tinycss2, style attributes are dropped (see _attribute_allowed)
+        return None
+    return CSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES)
+
+
+_CLEANER = bleach.Cleaner(tags=TAGS, attributes=_attribute_allowed, protocols={"http", "https", "mailto", "data"},
+                          strip=True, strip_comments=True, css_sanitizer=_css_sanitizer())
+
+
+def safe_html(html) -> str:
+    """``html`` (a student's) with every script, event handler, remote load and form removed."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", "replace")
+    return _CLEANER.clean(str(html))
+
+
+def with_csp(page: str) -> str:
+    """``page`` with :data:`CSP_META` as the first element of its ``<head>``."""
+    match = re.search(r"<head[^>]*>", page, re.IGNORECASE)
+    if not match:
+        raise ValueError("the page has no <head> to carry its Content-Security-Policy")
+    return page[:match.end()] + CSP_META + page[match.end():]
