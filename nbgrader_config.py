@@ -43,6 +43,11 @@ c.Sandbox.notebook_timeout = 600
 c.Sandbox.memory_mb = 4096
 c.Sandbox.max_processes = 128
 c.Sandbox.max_output_bytes = 1_000_000
+c.Sandbox.max_outputs = 200
+c.Sandbox.file_size_mb = 256
+c.Sandbox.disk_mb = 1024      # home, working copy, /tmp and /dev/shm together (a tmpfs; counts as memory too)
+c.Sandbox.max_files = 20_000
+c.Sandbox.cpu_weight = 100    # the CPU share of all of a submission's processes together
 
 # What the grader accepts of a submission before reading it further (a larger or longer
 # notebook, or a folder with more entries, is "invalid"; extra files beyond the budget are not copied).

@@ -31,9 +31,12 @@ def _names(source: str) -> tuple[frozenset[str], frozenset[str], bool]:
     not reads of the notebook's names. IPython syntax (magics, ``!``) is allowed.
     """
     try:
-        tree = ast.parse(_TRANSFORMER.transform_cell(source))
+        tree = ast.parse(source)    # plain Python reads the same with or without IPython's transforms
     except (SyntaxError, ValueError):
-        return frozenset(), frozenset(), False
+        try:
+            tree = ast.parse(_TRANSFORMER.transform_cell(source))
+        except (SyntaxError, ValueError):
+            return frozenset(), frozenset(), False
     free: set[str] = set()
     bound: set[str] = set()
     _visit(tree.body, free, bound)
@@ -126,24 +129,21 @@ def cells_to_run(sources: list[str], required: list[bool]) -> list[bool]:
         For each cell, whether grading runs it: the required cells, plus every earlier
         optional cell that assigns a name a running cell reads before assigning it itself
         (transitively). A cell with a star import, or one that cannot be parsed, is kept
-        whenever it could matter.
+        whenever a cell after it runs.
+
+    One pass from the last cell to the first, carrying the names the running cells after the
+    current one read: linear in the size of the notebook.
     """
     run = list(required)
-    parsed = [_names(s) for s in sources]
-    changed = True
-    while changed:
-        changed = False
-        for i, needed in enumerate(run):
-            if not needed:
-                continue
-            reads = parsed[i][0]
-            for j in range(i):
-                if run[j]:
-                    continue
-                _, assigned, ok = parsed[j]
-                if not ok or "*" in assigned or assigned & reads:
-                    run[j] = True
-                    changed = True
+    needed: set[str] = set()
+    running_after = False
+    for i in range(len(sources) - 1, -1, -1):
+        reads, assigned, ok = _names(sources[i])
+        if not run[i] and running_after and (not ok or "*" in assigned or not assigned.isdisjoint(needed)):
+            run[i] = True
+        if run[i]:
+            needed |= reads
+            running_after = True
     return run
 
 

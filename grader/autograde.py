@@ -227,6 +227,12 @@ class _Batch:
             return _unwritten(rows, error)
         return rows
 
+    def report_counts(self, prepared: Prepared) -> dict[int, int]:
+        """``{test cell index: reports the reference sent for it}``: a cell sending more is tampering."""
+        reference = self.references[prepared.notebook.name]
+        cells = prepared.job.notebook["cells"]
+        return {i: len(reference.get(nbgrader_meta(cells[i]).get("grade_id"), ())) for i in prepared.job.test_cells}
+
     def rows_for_failure(self, student: str, notebook: LessonNotebook, error: BaseException, stage: str) -> list[Row]:
         """Rows for a submission the grader itself failed on (never the student's doing)."""
         message = f"the grader failed while {stage} this submission ({_problem(error)}); run autograde again"
@@ -409,6 +415,7 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
             return
         if late_note:
             prepared.notes.append(late_note)
+        prepared.job.max_reports = batch.report_counts(prepared)
         pending[prepared.job.key] = (prepared, digest)
         runner.submit(prepared.job)     # runs while the next submissions are prepared
 

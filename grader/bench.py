@@ -7,11 +7,19 @@ nbgrader (one ``nbgrader autograde`` command, as an instructor runs it) and with
 speed-ups and the overhead per notebook over the cells' own execution time. ``--attacks`` also
 grades the attack corpus of ``tests/grader/attacks.py`` (lesson 02) with both graders and
 counts how many attacks scored more than the same wrong answers without the attack.
+
+``python -m grader.bench --exhaustion`` measures what one hostile submission can take from the
+host under the sandbox's limits (:func:`exhaustion_figures`): memory held beyond ``--memory``
+(memfd, the sandbox's /tmp, /dev/shm, a tmpfs in a new user namespace), bytes and files
+written, the grader's own time and peak memory for one huge display message, and the time to
+plan a 20,000-cell notebook. It uses only ``run_job`` and ``cells_to_run``, so copied into an
+older checkout it measures the older grader the same way.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -26,7 +34,7 @@ import nbformat
 
 from grader.autograde import autograde, default_workers
 from grader.course import ROOT, SOLUTIONS, check_lesson, use_environment_bin
-from grader.sandbox import Sandbox, SandboxFolder, leased_uid
+from grader.sandbox import Sandbox
 
 CELLS = re.compile(r"its cells ([0-9.]+) s")
 PLAIN_CONFIG = """c = get_config()
@@ -115,12 +123,12 @@ def own_execution_seconds(entries: dict, lesson: str) -> float:
 def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
     """Seconds to start a (sandboxed) kernel and run an empty cell, best of ``repeats``."""
     from grader.execute import CellRun, _execute_cell, _Kernel
+    from grader.sandbox import confined
 
     limits = Sandbox().limits(sandbox=sandbox)
 
-    async def once(uid):
-        folder = SandboxFolder(uid, {})
-        kernel = _Kernel(folder, limits)
+    async def once(confinement):
+        kernel = _Kernel(confinement)
         started = time.monotonic()
         try:
             await kernel.start()
@@ -128,16 +136,212 @@ def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
             return time.monotonic() - started
         finally:
             await kernel.kill()
-            folder.remove()
 
     times = []
     for _ in range(repeats):
-        if sandbox:
-            with leased_uid() as uid:
-                times.append(asyncio.run(once(uid)))
-        else:
-            times.append(asyncio.run(once(None)))
+        with confined(limits, {}) as confinement:
+            times.append(asyncio.run(once(confinement)))
     return min(times)
+
+
+def sandbox_setup_seconds(repeats: int = 5) -> float:
+    """Seconds to make and remove one run's sandbox (uid, control group, disk, folders), best of ``repeats``."""
+    from grader.sandbox import confined
+
+    limits = Sandbox().limits()
+    times = []
+    for _ in range(repeats):
+        started = time.monotonic()
+        with confined(limits, {"a.txt": b"x"}):
+            pass
+        times.append(time.monotonic() - started)
+    return min(times)
+
+
+HOG_MB = 64  # memory and disk attacks take this much per step, up to a ceiling that keeps the host safe
+# Each hog defines step(i) (hold HOG_MB more) and release() (give it all back, for a grader that did not stop it).
+HOGS = {
+    "memfd": """
+import os
+fds = []
+def step(i):  # a new memfd each step: a per-file size limit does not stop it
+    fds.append(os.memfd_create(f"hog{i}"))
+    os.write(fds[-1], CHUNK)
+def release():
+    for fd in fds:
+        os.close(fd)
+""",
+    "sandbox /tmp": """
+import glob, os
+def step(i):
+    open(f"/tmp/hog{i}", "wb").write(CHUNK)
+def release():
+    for path in glob.glob("/tmp/hog*"):
+        os.remove(path)
+""",
+    "/dev/shm": """
+import glob, os
+def step(i):
+    open(f"/dev/shm/hog{i}", "wb").write(CHUNK)
+def release():
+    for path in glob.glob("/dev/shm/hog*"):
+        os.remove(path)
+""",
+    "tmpfs in a new user namespace": """
+import subprocess
+script = ("mount -t tmpfs -o size=64g none /tmp || exit 3; i=0; while [ $i -lt %d ]; do "
+          "head -c %d /dev/zero > /tmp/f$i || exit 4; i=$((i+1)); echo $i; done; sleep 60"
+          % (CEILING * 2**20 // len(CHUNK), len(CHUNK)))
+hog = subprocess.Popen(["unshare", "-Urm", "sh", "-c", script], stdout=subprocess.PIPE, text=True)
+def step(i):
+    if not hog.stdout.readline():
+        raise OSError(f"unshare or mount refused (exit {hog.wait()})")
+def release():  # the tmpfs goes with the last process of its namespace
+    hog.kill()
+""",
+}
+HOG_LOOP = """
+import time
+CHUNK, CEILING = b"x" * ({mb} << 20), {ceiling}
+{setup}
+held = 0
+try:
+    while held < CEILING:
+        step(held // {mb})
+        held += {mb}
+        print("held", held, flush=True)
+except (OSError, MemoryError) as error:
+    print("refused:", type(error).__name__, str(error)[:80], flush=True)
+time.sleep(1.5)  # long enough for a watchdog to notice
+print("survived holding", held, flush=True)
+release()
+"""
+
+
+def _run_cells(sources: list[str], limits, files: dict[str, bytes] | None = None):
+    """Run code cells (none of them a test) in one sandbox; returns the ExecutionResult."""
+    from grader.execute import ExecutionJob, run_job
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    return run_job(ExecutionJob("bench", json.loads(json.dumps(nb)), list(range(len(sources))), [],
+                                files or {}, limits))
+
+
+def _last_number(cell, word: str) -> int:
+    text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+    found = re.findall(rf"{word} (\d+)", text)
+    return int(found[-1]) if found else 0
+
+
+def memory_held(memory_mb: int = 512, ceiling_mb: int = 2048) -> dict[str, tuple[int, str]]:
+    """``{hog: (MB it held at most, the cell's status and error)}`` under ``memory_mb`` of memory."""
+    limits = Sandbox().limits(memory_mb=memory_mb, cell_timeout=120.0)
+    figures = {}
+    for name, setup in HOGS.items():
+        result = _run_cells([HOG_LOOP.format(mb=HOG_MB, ceiling=ceiling_mb, setup=setup)], limits)
+        cell = result.cells[0]
+        refused = re.findall(r"refused: (.*)", "".join(o.get("text", "") for o in cell.outputs
+                                                    if o.get("output_type") == "stream"))
+        figures[name] = (_last_number(cell, "held"), " ".join([cell.status, cell.error or "", *refused[-1:]]).strip())
+    return figures
+
+
+DISK_HOG = """
+import os
+written = files = 0
+try:
+    while written < {ceiling_mb}:
+        with open(f"big{{written}}", "wb") as f:
+            f.write(b"x" * ({mb} << 20))
+        written += {mb}
+except OSError as error:
+    print("bytes refused:", error)
+print("written", written, flush=True)
+os.makedirs("many", exist_ok=True)
+try:
+    while files < {ceiling_files}:
+        open(f"many/{{files}}", "w").close()
+        files += 1
+except OSError as error:
+    print("files refused:", error)
+print("files", files, flush=True)
+"""
+
+
+def disk_written(ceiling_mb: int = 2048, ceiling_files: int = 200_000) -> tuple[int, int, str]:
+    """(MB, files) one submission could write in its working folder, up to the ceilings; and the status."""
+    limits = Sandbox().limits(memory_mb=4096, cell_timeout=300.0)
+    result = _run_cells([DISK_HOG.format(mb=HOG_MB, ceiling_mb=ceiling_mb, ceiling_files=ceiling_files)], limits)
+    cell = result.cells[0]
+    return _last_number(cell, "written"), _last_number(cell, "files"), f"{cell.status} {cell.error or ''}".strip()
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def grader_cost_here(source: str, memory_mb: int = 4096) -> dict:
+    """In this process: seconds and peak memory (MB beyond a warmed-up baseline) the grader spends
+    running the cell ``source``, the cell's status and how many bytes of its outputs it kept."""
+    limits = Sandbox().limits(memory_mb=memory_mb, cell_timeout=120.0)
+    _run_cells(["print('warm')"], limits)
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident size
+    baseline = _peak_rss_mb()
+    started = time.monotonic()
+    result = _run_cells(["x = 1", source], limits)
+    seconds = time.monotonic() - started
+    cell = result.cells[1]
+    return {"seconds": round(seconds, 2), "peak_mb": round(_peak_rss_mb() - baseline), "status": cell.status,
+            "error": cell.error, "kept_bytes": sum(len(json.dumps(o)) for o in cell.outputs)}
+
+
+def grader_cost(source: str, memory_mb: int = 4096) -> dict:
+    """:func:`grader_cost_here` in a fresh Python, so its peak memory is the grader's alone."""
+    code = f"import json; from grader.bench import grader_cost_here; print(json.dumps(grader_cost_here({source!r}, {memory_mb})))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def display_message(mb: int) -> str:
+    """A cell that sends one display message of ``mb`` MB."""
+    return f"from IPython.display import publish_display_data\npublish_display_data({{'text/plain': 'x' * ({mb} << 20)}})"
+
+
+def planning_notebook(n: int) -> tuple[list[str], list[bool]]:
+    """Sources and required flags of an ``n``-cell notebook as an attacker would send it: a chain
+    of cells each reading the one before, every other cell added by the student (so required)
+    and the others the lesson's (so run only because the next cell reads them)."""
+    return [f"v{i} = {f'v{i - 1}' if i else 0} + 1" for i in range(n)], [i % 2 == 0 for i in range(n)]
+
+
+def plan_seconds(n: int = 20_000) -> float:
+    """Seconds :func:`dlcourse.plan.cells_to_run` takes for :func:`planning_notebook` ``(n)`` (parsing included)."""
+    from dlcourse.plan import cells_to_run
+
+    sources, required = planning_notebook(n)
+    started = time.monotonic()
+    cells_to_run(sources, required)
+    return time.monotonic() - started
+
+
+def exhaustion_figures() -> None:
+    """Print what one hostile submission can take from the host (see the module docstring)."""
+    print("memory held under --memory 512 (MB held at most, ceiling 2048; the cell's status):")
+    for name, (held, status) in memory_held().items():
+        print(f"  {name:32s}{held:6d} MB   {status[:110]}")
+    written, files, status = disk_written()
+    print(f"disk: {written} MB and {files} files written in the working folder (ceilings 2048 MB, 200,000 files); "
+          f"{status[:110]}")
+    cost = grader_cost(display_message(300), memory_mb=4096)
+    print(f"one 300 MB display message: {cost['seconds']} s, grader peak memory +{cost['peak_mb']} MB, "
+          f"cell {cost['status']}, {cost['kept_bytes']:,} bytes of it kept")
+    for n in (2_000, 20_000):
+        print(f"planning a {n:,}-cell notebook: {plan_seconds(n):.2f} s")
 
 
 def _ours(lesson: str, submissions: Path, out: Path, workers: int, reference: Path) -> tuple[float, list[float]]:
@@ -156,6 +360,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lesson", default="02_cross_entropy")
     parser.add_argument("-n", type=int, default=8, help="number of submissions (default 8)")
     parser.add_argument("--attacks", action="store_true", help="also count the attacks that fool each grader")
+    parser.add_argument("--exhaustion", action="store_true",
+                        help="instead, measure what one hostile submission can take from the host")
     parser.add_argument("--lessons", action="store_true",
                         help="instead, time one execution of every solution notebook (target: 90 s, 30 s per cell)")
     args = parser.parse_args(argv)
@@ -166,6 +372,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["COURSE_DATA_MIRROR"] = str(mirror)  # lessons load their data sets as in the tests
     if args.lessons:
         return time_lessons()
+    if args.exhaustion:
+        return exhaustion_figures()
     lesson = check_lesson(args.lesson)
     root = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     entries = _submissions(lesson, args.n)
@@ -194,7 +402,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'plain nbgrader autograde' + ('' if plain_ok else ' (FAILED)'):44s}{plain:16.2f}{1.0:14.2f}")
     print(f"{'this grader, 1 worker':44s}{one:16.2f}{plain / one:14.2f}")
     print(f"{f'this grader, {cores} workers':44s}{every:16.2f}{plain / every:14.2f}")
-    print(f"\nkernel start + empty cell: sandboxed {sandboxed_floor:.2f} s, unsandboxed {plain_floor:.2f} s")
+    print(f"\nkernel start + empty cell: sandboxed {sandboxed_floor:.2f} s, unsandboxed {plain_floor:.2f} s; "
+          f"making and removing a sandbox: {sandbox_setup_seconds():.3f} s")
     print(f"first batch in a new output folder (includes the reference run): {first_batch:.1f} s")
     print(f"the notebook's own execution time (whole notebook, kernel start included): {own:.2f} s; "
           f"this grader with 1 worker spends {one - own:+.2f} s more per notebook")

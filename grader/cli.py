@@ -24,7 +24,8 @@ def _autograde(args: argparse.Namespace) -> int:
 
     limits = Sandbox(config=nbgrader_config()).limits(
         sandbox=not args.no_sandbox, cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-        memory_mb=args.memory, max_processes=args.max_processes, max_output_bytes=args.max_output)
+        memory_mb=args.memory, max_processes=args.max_processes, max_output_bytes=args.max_output,
+        disk_mb=args.disk, max_files=args.max_files)
     rows = autograde(args.lesson, args.submissions, args.out, limits=limits, workers=args.workers,
                      dask=args.dask, force=args.force, report=print)
     totals: dict[str, list[float]] = {}
@@ -113,6 +114,9 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--memory", type=int, metavar="MB", help="memory of a submission's processes")
     limits.add_argument("--max-processes", type=int, metavar="N", help="processes and threads of a submission")
     limits.add_argument("--max-output", type=int, metavar="BYTES", help="output kept per cell")
+    limits.add_argument("--disk", type=int, metavar="MB",
+                        help="what a submission may write (its home and working copy, /tmp, /dev/shm together)")
+    limits.add_argument("--max-files", type=int, metavar="N", help="files and folders a submission may have at once")
     a.set_defaults(run=_autograde)
 
     v = verbs.add_parser("validate", help="run the visible tests of notebooks, one line per exercise "

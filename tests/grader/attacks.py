@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Callable
 
+from grader.bench import HOG_LOOP, HOG_MB, HOGS
 from tests.lessons.wrong_answers.wrong_02_cross_entropy import WRONG_ANSWERS
 
 # Wrong answers that return plausible values (not exceptions), so an attack has something to pass off.
@@ -445,10 +446,177 @@ try:
 except Exception:
     pass
 """,
+    "signals_every_process_it_can": """
+import os, signal
+try:
+    os.kill(-1, signal.SIGKILL)
+except Exception:
+    pass
+""",
+    # The grader's client once reconnected to whatever the sandbox left at its sockets' paths.
+    "kernel_sockets_swapped_for_links": """
+import os
+from ipykernel.kernelapp import IPKernelApp
+folder = os.path.dirname(IPKernelApp.instance().abs_connection_file)
+guesses = [f"/tmp/dlcg-{uid}-0/disk/run/kernel-{port}" for uid in range(61000, 61004) for port in range(1, 6)]
+for i, name in enumerate(sorted(os.listdir(folder))):
+    try:
+        os.unlink(os.path.join(folder, name))
+        os.symlink(guesses[i % len(guesses)], os.path.join(folder, name))
+    except OSError:
+        pass
+try:
+    get_ipython().kernel.iopub_socket.close()       # make whoever listens reconnect
+except Exception:
+    pass
+""",
+    "new_user_namespace_as_root": """
+import subprocess
+subprocess.run(["unshare", "-Urm", "sh", "-c", "mount -t proc proc /proc; cat /etc/shadow > ~/shadow; "
+                "mount --bind / /mnt; ls /mnt > ~/root.txt"], capture_output=True)
+""",
+    "leaves_its_control_group": """
+import glob, os, subprocess
+for procs in glob.glob("/sys/fs/cgroup/**/cgroup.procs", recursive=True):
+    try:
+        open(procs, "w").write(str(os.getpid()))
+    except OSError:
+        pass
+subprocess.run(["unshare", "-Urm", "sh", "-c", "mount -t cgroup2 none /mnt && echo $$ > /mnt/cgroup.procs"],
+               capture_output=True)
+""",
+    "links_to_host_files_left_for_the_grader": """
+import os
+for i, target in enumerate(["/etc/shadow", "/root", "/", "/tmp", os.path.expanduser("~")]):
+    for folder in (".", os.path.expanduser("~"), "/tmp", "/dev/shm"):
+        try:
+            os.symlink(target, os.path.join(folder, f"link{i}"))
+        except OSError:
+            pass
+""",
 }
+
+HOG_CEILING_MB = 2048   # above the tests' limits (1500 MB memory, 256 MB disk), below what would hurt the host
+
+
+def _hog(name: str) -> str:
+    return HOG_LOOP.format(mb=HOG_MB, ceiling=HOG_CEILING_MB, setup=HOGS[name])
+
 
 # Attacks that try to exhaust the grading machine: memory, disk, processes, time, the coordinator.
 EXHAUSTION = {
+    "memory_in_memfds": _hog("memfd"),
+    "memory_in_tmp_files": _hog("sandbox /tmp"),
+    "memory_in_dev_shm": _hog("/dev/shm"),
+    "memory_in_a_user_namespace_tmpfs": _hog("tmpfs in a new user namespace"),
+    "disk_filled_with_big_files": """
+import os
+try:
+    for i in range(32):
+        with open(f"big{i}", "wb") as f:
+            f.write(b"x" * (64 << 20))
+except OSError:
+    pass
+for i in range(32):
+    if os.path.exists(f"big{i}") and i == 31:   # nothing stopped it: give the host its disk back
+        for j in range(32):
+            os.remove(f"big{j}")
+""",
+    "files_until_the_inodes_run_out": """
+import os, shutil
+os.makedirs("many", exist_ok=True)
+try:
+    for i in range(50_000):
+        open(f"many/{i}", "w").close()
+except OSError:
+    pass
+else:
+    shutil.rmtree("many")
+""",
+    "folders_nested_twenty_thousand_deep": """
+import os
+fd = os.open(".", os.O_RDONLY)
+try:
+    for _ in range(20_000):
+        os.mkdir("d", dir_fd=fd)
+        fd = os.open("d", os.O_RDONLY, dir_fd=fd)
+except OSError:
+    pass
+""",
+    "kernel_log_flooded": """
+import os
+chunk = b"x" * (1 << 20)
+try:
+    for _ in range(1024):
+        os.write(2, chunk)
+except OSError:
+    pass
+""",
+    "one_200_mb_display_message": """
+from IPython.display import publish_display_data
+publish_display_data({"text/plain": "x" * (200 << 20)})
+""",
+    "multipart_message_of_a_gigabyte": """
+kernel = get_ipython().kernel
+try:   # publish on the kernel's own iopub socket: a message of many parts, each under any per-part limit
+    kernel.iopub_socket.send_multipart([b"x" * (32 << 20)] * 32)
+except Exception:
+    pass
+""",
+    "forged_reports_in_every_test": """
+from IPython.display import publish_display_data
+from dlcourse.observe import MIME, encode
+import numpy as np
+def _flood(info):
+    if "__dlcourse_observe__" in info.raw_cell:
+        for i in range(5000):
+            publish_display_data({MIME: {"site": i % 4, "name": None, "value": encode(np.zeros(3))}})
+get_ipython().events.register("pre_run_cell", _flood)
+""",
+    "outputs_by_the_thousand": """
+from IPython.display import display
+import sys
+def _flood(*args):
+    for i in range(2000):
+        display(i)
+        print(i, file=sys.stderr)
+get_ipython().events.register("post_run_cell", _flood)
+""",
+    "garbage_on_the_graders_channel": """
+import socket
+argv = open("/proc/self/cmdline", "rb").read().split(b"\\0")
+if b"--fd" in argv:
+    channel = socket.socket(fileno=int(argv[argv.index(b"--fd") + 1]))
+    channel.sendall(b"\\xff" * 4096)
+    channel.detach()
+""",
+    "threads_until_refused": """
+import threading, time
+threads = []
+try:
+    for _ in range(10_000):
+        threads.append(threading.Thread(target=time.sleep, args=(30,), daemon=True))
+        threads[-1].start()
+except RuntimeError:
+    pass
+""",
+    "processes_forked_until_refused": """
+import os, time
+try:
+    for _ in range(5000):
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+except OSError:
+    pass
+""",
+    "busy_children_left_running": """
+import os
+for _ in range(8):
+    if os.fork() == 0:
+        while True:
+            pass
+""",
 }
 
 # Attacks that try to stop the batch, change results after the fact, or attack whoever opens them.

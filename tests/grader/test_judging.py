@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import ast
+import random
+import time
 
 import numpy as np
 import pytest
 
 from dlcourse.checks import as_data, type_signature
 from dlcourse.observe import decode, decode_type, encode
+from dlcourse.plan import _names, cells_to_run
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
 from grader.judge import NOT_DONE, RAISED, REASONS, judge
 from grader.lesson import TestCell, load_lesson
-from dlcourse.plan import cells_to_run
 from grader.rewrite import OBSERVE, rewrite_test_cell
 
 
@@ -81,6 +83,62 @@ def test_plan_runs_what_grading_needs_and_skips_demonstrations():
     scoped = ["x = big_training_run()", "def train(model):\n    x = 1\n    return model(x)",
               "x = rng.normal()\nexpect_close(f(x), 1.0)", "for seed in range(3):\n    y = seed\n    g(y)"]
     assert cells_to_run(scoped, [False, False, True, True]) == [False, False, True, True]
+
+
+def _fixpoint_plan(sources: list[str], required: list[bool]) -> list[bool]:
+    """The plan as first written (a fixpoint over every pair of cells, quadratic or worse): the oracle."""
+    run, parsed = list(required), [_names(s) for s in sources]
+    changed = True
+    while changed:
+        changed = False
+        for i, needed in enumerate(run):
+            if needed:
+                for j in range(i):
+                    _, assigned, ok = parsed[j]
+                    if not run[j] and (not ok or "*" in assigned or assigned & parsed[i][0]):
+                        run[j] = changed = True
+    return run
+
+
+def test_the_linear_plan_matches_the_fixpoint_on_random_notebooks():
+    rng = random.Random(15)
+    pieces = ["a = 1", "b = a + 1", "c = b * a", "print(c)", "from m import *", "def f():\n    return b",
+              "x = (", "%time d = c", "a += 1", "for a in range(2):\n    b = a", "import os", "os.getcwd()",
+              "e = f()", "d = {k: a for k in range(3)}", "class K:\n    z = c"]
+    for _ in range(300):
+        sources = ["\n".join(rng.sample(pieces, rng.randint(1, 3))) for _ in range(rng.randint(1, 12))]
+        required = [rng.random() < 0.3 for _ in sources]
+        assert cells_to_run(sources, required) == _fixpoint_plan(sources, required), (sources, required)
+
+
+def test_plain_python_reads_the_same_without_ipythons_transforms():
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transform = TransformerManager().transform_cell
+    for lesson in lesson_ids():
+        for notebook in load_lesson(lesson):
+            for cell in notebook.read().cells:
+                if cell.cell_type == "code":
+                    try:
+                        direct = ast.dump(ast.parse(cell.source))
+                    except SyntaxError:
+                        continue
+                    assert direct == ast.dump(ast.parse(transform(cell.source))), cell.source[:200]
+
+
+def test_planning_a_20000_cell_notebook_takes_linear_time():
+    from grader.bench import planning_notebook
+
+    seconds = {}
+    for n in (2_000, 20_000):
+        sources, required = planning_notebook(n)
+        _names.cache_clear()
+        started = time.perf_counter()
+        plan = cells_to_run(sources, required)
+        seconds[n] = time.perf_counter() - started
+        assert all(plan[:-1]) and not plan[-1], "every lesson cell but the last is read by the student's cell after it"
+    print(f"planning 2,000 cells: {seconds[2_000]:.2f} s; 20,000 cells: {seconds[20_000]:.2f} s")
+    assert seconds[20_000] < 30 * seconds[2_000], "ten times the cells, about ten times the time (quadratic: 100)"
 
 
 TEST = TestCell("ex_test", 2.0, True, "src", "rewritten",

@@ -9,7 +9,8 @@ import pytest
 import grader.sandbox
 from grader.course import ROOT, CourseError
 from grader.execute import ExecutionJob, run_job
-from grader.sandbox import Limits, Sandbox, _processes_of, require_sandbox
+from grader.processes import processes_of
+from grader.sandbox import Limits, Sandbox, require_sandbox
 from tests.support.grading import short_limits
 
 PROBE = r"""
@@ -84,7 +85,7 @@ def test_every_process_is_gone_when_the_run_ends():
     code = "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        time.sleep(600)\nprint(os.getuid())"
     result = _run(code, short_limits())
     uid = int(result.cells[0].outputs[0]["text"].split()[-1])
-    assert _processes_of(uid) == []
+    assert processes_of(uid) == []
 
 
 def test_unsandboxed_runs_are_possible_but_unconfined():
@@ -109,5 +110,9 @@ def test_limits_come_from_the_config_and_flags_override_them():
     from grader.cli import parser
 
     args = parser().parse_args(["autograde", "02_cross_entropy", "subs", "--cell-timeout", "3", "--no-sandbox",
-                                "--workers", "3", "--max-processes", "9"])
+                                "--workers", "3", "--max-processes", "9", "--disk", "64", "--max-files", "500"])
     assert (args.cell_timeout, args.no_sandbox, args.workers, args.max_processes) == (3.0, True, 3, 9)
+    assert (args.disk, args.max_files) == (64, 500)
+    config.Sandbox.disk_mb = 77
+    assert Sandbox(config=config).limits(max_files=12).disk_mb == 77
+    assert Sandbox(config=config).limits(max_files=12).max_files == 12

@@ -12,7 +12,8 @@ from tests.support.submissions import write_submissions
 # Short limits so hostile scenarios (loops, bombs) finish quickly in tests. On a machine loaded by
 # other work, DLCOURSE_TEST_TIME_SCALE (say 4) stretches the time limits instead of failing honest cells.
 _SCALE = float(os.environ.get("DLCOURSE_TEST_TIME_SCALE", "1"))
-TEST_LIMITS = dict(cell_timeout=8.0 * _SCALE, notebook_timeout=120.0 * _SCALE, memory_mb=1500, max_processes=64)
+TEST_LIMITS = dict(cell_timeout=8.0 * _SCALE, notebook_timeout=120.0 * _SCALE, memory_mb=1500, max_processes=64,
+                   disk_mb=256, max_files=4000)
 
 
 def short_limits(**overrides):
