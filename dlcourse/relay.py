@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     app = IPKernelApp.instance()
     app.initialize(["-f", path, *[a for a in kernel_args if a != "--"]])   # binds the sockets
     threading.Thread(target=_relay, args=(stream, info), name="dlcourse-relay", daemon=True).start()
+    # -P kept the submission's files from shadowing the relay's imports; the student's code
+    # imports modules beside the notebook as under Jupyter, where the working folder comes first.
+    sys.path.insert(0, os.getcwd())
     app.start()
 
 

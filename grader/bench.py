@@ -7,6 +7,9 @@ nbgrader (one ``nbgrader autograde`` command, as an instructor runs it) and with
 speed-ups and the overhead per notebook over the cells' own execution time. ``--attacks`` also
 grades the attack corpus of ``tests/grader/attacks.py`` (lesson 02) with both graders and
 counts how many attacks scored more than the same wrong answers without the attack.
+``--scaling 8,32,128`` (the default) then grades batches of those sizes and prints, per size, the
+seconds per submission and the coordinator's database work per submission (SQL statements and
+SQLite steps, which do not depend on the machine's load): all three stay flat as the class grows.
 
 ``python -m grader.bench --exhaustion`` measures what one hostile submission can take from the
 host under the sandbox's limits (:func:`exhaustion_figures`): memory held beyond ``--memory``
@@ -27,8 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import nbformat
 
@@ -49,11 +54,12 @@ def _submissions(lesson: str, n: int) -> dict[str, nbformat.NotebookNode]:
     return {f"student_{i:03d}": released(lesson) if i % 4 == 3 else answered(lesson) for i in range(n)}
 
 
-def _write(folder: Path, lesson: str, entries: dict) -> None:
+def _write(folder: Path, lesson: str, entries: dict) -> Path:
     for student, nb in entries.items():
         target = folder / student / lesson
         target.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target / f"{lesson}.ipynb")
+    return folder
 
 
 def _plain_course(root: Path, lesson: str) -> Path:
@@ -355,11 +361,60 @@ def _ours(lesson: str, submissions: Path, out: Path, workers: int, reference: Pa
     return time.monotonic() - started, cells
 
 
+@contextmanager
+def database_work() -> Iterator[Counter]:
+    """Count, while inside, the SQL statements and the SQLite virtual machine's steps (in hundreds)
+    of every SQLite database this process opens (the gradebook through SQLAlchemy, results.db).
+
+    Unlike seconds, these do not depend on the machine's load, so a lookup that reads the whole
+    class shows up even in a small batch."""
+    import sqlite3
+    import sqlite3.dbapi2
+
+    work: Counter = Counter()
+    original = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        connection = original(*args, **kwargs)
+        connection.set_trace_callback(lambda statement: work.update(statements=1))
+        connection.set_progress_handler(lambda: work.update(steps=1) or 0, 100)
+        return connection
+
+    sqlite3.connect = sqlite3.dbapi2.connect = connect
+    try:
+        yield work
+    finally:
+        sqlite3.connect = sqlite3.dbapi2.connect = original
+
+
+def scaling(lesson: str, sizes: Iterable[int], root: Path, workers: int | None = None) -> list[dict]:
+    """Grade batches of ``sizes`` submissions (each in a new output folder, the reference run once
+    beforehand and copied in) and return per size ``n``: ``seconds`` per submission, and the SQL
+    ``statements`` and SQLite ``steps`` (hundreds) per submission (:func:`database_work`)."""
+    warm = root / "scaling-reference"
+    autograde(lesson, _write(root / "scaling-reference-submissions", lesson, _submissions(lesson, 1)), warm,
+              workers=workers)
+    figures = []
+    for n in sizes:
+        folder = root / f"scaling-{n}"
+        submissions = _write(folder / "submissions", lesson, _submissions(lesson, n))
+        shutil.copytree(warm / "reference", folder / "graded" / "reference")
+        with database_work() as work:
+            started = time.monotonic()
+            autograde(lesson, submissions, folder / "graded", workers=workers)
+            seconds = time.monotonic() - started
+        figures.append({"n": n, "seconds": seconds / n, "statements": work["statements"] / n,
+                        "steps": work["steps"] / n})
+    return figures
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m grader.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--lesson", default="02_cross_entropy")
     parser.add_argument("-n", type=int, default=8, help="number of submissions (default 8)")
     parser.add_argument("--attacks", action="store_true", help="also count the attacks that fool each grader")
+    parser.add_argument("--scaling", default="8,32,128", metavar="N,N,...",
+                        help="batch sizes whose cost per submission is printed (default 8,32,128; '' for none)")
     parser.add_argument("--exhaustion", action="store_true",
                         help="instead, measure what one hostile submission can take from the host")
     parser.add_argument("--lessons", action="store_true",
@@ -411,6 +466,12 @@ def main(argv: list[str] | None = None) -> None:
         graded = sum(cells) / len(cells)
         print(f"cells grading runs, per notebook: {graded:.2f} s; grading overhead beyond them "
               f"(kernel start, sanitizing, judging, feedback): {one - graded:.2f} s")
+    sizes = [int(n) for n in args.scaling.split(",") if n.strip()]
+    if sizes:
+        print(f"\ncost per submission by batch size ({cores} workers; SQLite steps in hundreds):")
+        print(f"{'submissions':>12s}{'s / submission':>16s}{'SQL statements':>16s}{'SQLite steps':>14s}")
+        for row in scaling(lesson, sizes, root):
+            print(f"{row['n']:12d}{row['seconds']:16.2f}{row['statements']:16.1f}{row['steps']:14.1f}")
     if args.attacks:
         _attacks(root, course)
 

@@ -34,9 +34,10 @@ N_USERS = N_FILMS = 15
 N_FACTORS = 5
 SEED = 2024
 Y_RANGE = (0.0, 5.5)
-# Gradient descent (Adam, full batch) on the mean squared error of the rated cells plus
-# weight decay on the parameters each rating uses, as in the notebook.
-LR, STEPS, WD = 0.05, 500, 0.1
+# Gradient descent (Adam, full batch) on the mean squared error of the rated cells plus the
+# lesson's per-rating L2 penalty `reg` (not PyTorch's weight decay) on the factors each rating
+# uses; unlike the notebook, the biases are not penalised here.
+LR, STEPS, REG = 0.05, 500, 0.1
 DECIMALS = 4                      # learned values are rounded so the file is the same on every machine
 
 FILMS = [f"film {chr(ord('A') + j)}" for j in range(N_FILMS)]
@@ -102,9 +103,9 @@ def fit(ratings: np.ndarray, with_bias: bool) -> dict[str, np.ndarray]:
         if with_bias:
             pred = _sigmoid_range(dot + params["user_bias"][:, None] + params["film_bias"][None, :], *Y_RANGE)
         mse = (((pred - target) ** 2) * mask).sum() / mask.sum()
-        decay = ((params["users"] ** 2 * counts_u).sum() + (params["films"] ** 2 * counts_f).sum()) / mask.sum()
+        penalty = ((params["users"] ** 2 * counts_u).sum() + (params["films"] ** 2 * counts_f).sum()) / mask.sum()
         opt.zero_grad()
-        (mse + WD * decay).backward()
+        (mse + REG * penalty).backward()
         opt.step()
     return {k: np.round(v.detach().numpy(), DECIMALS) for k, v in params.items()}
 
@@ -187,8 +188,8 @@ def _dotprod_sheet(ws, ratings, params) -> None:
     title(ws, "Collaborative filtering as a matrix product",
           "SYNTHETIC DATA: 15 made-up users and films from a seeded generator (workbooks/collab_filter.py), not MovieLens, "
           "which may not be redistributed. Blank = not rated.",
-          f"Yellow cells are inputs. The factors come from {STEPS} steps of gradient descent (Adam, lr {LR}, weight decay "
-          f"{WD}) in Python; prediction = MMULT(user's factor row, film's factor column), blank where there is no rating.")
+          f"Yellow cells are inputs. The factors come from {STEPS} steps of gradient descent (Adam, lr {LR}, per-rating "
+          f"L2 penalty reg {REG} on the factors) in Python; prediction = MMULT(user's factor row, film's factor column), blank where there is no rating.")
 
     def source(i, j):
         return None if np.isnan(ratings[i, j]) else int(ratings[i, j])

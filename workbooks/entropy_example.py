@@ -1,8 +1,9 @@
-"""entropy_example.xlsx: softmax, shift invariance, sigmoid and cross-entropy for one image (lesson 02).
+"""entropy_example.xlsx: softmax, shift invariance, sigmoid, cross-entropy and entropy for one image (lesson 02).
 
 Every sheet lists the five classes in rows 5-9 with column sums in row 10; inputs (yellow)
-are the logits ``softmax!B5:B9``, the true class ``softmax!B12``, the shift ``shifted!B12``
-and the multi-label targets ``sigmoid!D5:D9``. Everything else is a live formula.
+are the logits ``softmax!B5:B9``, the true class ``softmax!B12``, the shift ``shifted!B12``,
+the multi-label targets ``sigmoid!D5:D9`` and the soft target ``entropy!C5:C9``. Everything
+else is a live formula.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ LOGITS = [2.0, 3.5, -1.0, 0.5, -2.5]
 TRUE_CLASS = "dog"
 SHIFT = 10.0
 MULTI_LABEL = [1, 1, 0, 0, 0]          # a cat and a dog in the same picture
+SMOOTHING = 0.1                        # label smoothing of the soft target on the entropy sheet
+SOFT_TARGET = [(1 - SMOOTHING) * (c == TRUE_CLASS) + SMOOTHING / len(CLASSES) for c in CLASSES]
 FIRST, LAST, SUM_ROW = 5, 9, 10        # rows of the classes and of the column sums
 ROWS = range(FIRST, LAST + 1)
 
@@ -112,16 +115,56 @@ def _gradient_sheet(ws) -> None:
     number_format(ws, f"B{FIRST}:D{SUM_ROW}")
 
 
+def _entropy_sheet(ws) -> None:
+    title(ws, "Surprisal, entropy, cross-entropy and KL divergence, in bits",
+          "The model's probabilities come from sheet softmax; the soft target (yellow) is label-smoothed "
+          f"({SMOOTHING:g} spread evenly over the classes).",
+          "Cross-entropy = entropy of the target + KL divergence. LN(x)/LN(2) is log base 2; terms with y = 0 are 0.")
+    header(ws, 4, ["class", "model p", "target y (input)", "surprisal -log2 p", "cross-entropy term",
+                   "entropy term", "KL term"])
+    for i, row in enumerate(ROWS):
+        ws[f"A{row}"] = f"=softmax!A{row}"
+        ws[f"B{row}"] = f"=softmax!D{row}"
+        ws[f"C{row}"] = SOFT_TARGET[i]
+        ws[f"D{row}"] = f"=-LN(B{row})/LN(2)"
+        ws[f"E{row}"] = f"=C{row}*D{row}"
+        ws[f"F{row}"] = f"=IF(C{row}=0,0,-C{row}*LN(C{row})/LN(2))"
+        ws[f"G{row}"] = f"=IF(C{row}=0,0,C{row}*LN(C{row}/B{row})/LN(2))"
+    ws[f"A{SUM_ROW}"] = "sum"
+    for col in "BCEFG":
+        ws[f"{col}{SUM_ROW}"] = f"=SUM({col}{FIRST}:{col}{LAST})"
+    rows = [("cross-entropy H(y, p), bits", f"=E{SUM_ROW}"),
+            ("entropy H(y), bits", f"=F{SUM_ROW}"),
+            ("KL(y || p), bits", f"=G{SUM_ROW}"),
+            ("H(y) + KL(y || p), bits", f"=F{SUM_ROW}+G{SUM_ROW}"),
+            ("cross-entropy H(y, p), nats", f"=E{SUM_ROW}*LN(2)"),
+            ("entropy H(y), nats", f"=F{SUM_ROW}*LN(2)"),
+            ("KL(y || p), nats", f"=G{SUM_ROW}*LN(2)")]
+    for row, (label, formula) in enumerate(rows, start=12):
+        ws[f"A{row}"], ws[f"B{row}"] = label, formula
+    mark_input(ws, f"C{FIRST}:C{LAST}")
+    number_format(ws, f"B{FIRST}:G{SUM_ROW}")
+    number_format(ws, "B12:B18")
+
+    chart = BarChart()
+    chart.title = "Surprisal of each class (bits)"
+    chart.y_axis.title = "bits"
+    chart.add_data(Reference(ws, min_col=4, min_row=4, max_row=LAST), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=FIRST, max_row=LAST))
+    chart.legend = None
+    ws.add_chart(chart, "I4")
+
+
 def build(path: Path) -> None:
     """Write entropy_example.xlsx to ``path``."""
     wb = Workbook()
     sheets = {"softmax": _softmax_sheet, "shifted": _shifted_sheet,
-              "sigmoid": _sigmoid_sheet, "gradient": _gradient_sheet}
+              "sigmoid": _sigmoid_sheet, "gradient": _gradient_sheet, "entropy": _entropy_sheet}
     wb.active.title = "softmax"
     for name, fill in sheets.items():
         ws = wb[name] if name in wb.sheetnames else wb.create_sheet(name)
         fill(ws)
-        ws.column_dimensions["A"].width = 22
-        for col in "BCDEF":
+        ws.column_dimensions["A"].width = 30 if name == "entropy" else 22
+        for col in "BCDEFG":
             ws.column_dimensions[col].width = 16
     save(wb, path)

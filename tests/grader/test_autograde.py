@@ -14,7 +14,7 @@ from tests.support.submissions import answered, digest_tree, released, write_sub
 from tests.lessons.wrong_answers.wrong_02_cross_entropy import WRONG_ANSWERS
 
 LESSON = "02_cross_entropy"
-VISIBLE_POINTS, HIDDEN_POINTS = 5.0, 10.0
+VISIBLE_POINTS, HIDDEN_POINTS = 6.0, 10.0
 
 
 @pytest.fixture(scope="module")

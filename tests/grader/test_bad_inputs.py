@@ -12,7 +12,7 @@ from tests.support.grading import by_student, short_limits, total
 from tests.support.submissions import answered, digest_tree, write_submissions
 
 LESSON = "02_cross_entropy"
-FULL = 15.0
+FULL = 16.0
 EX = {1: "ex02_1_softmax", 2: "ex02_2_log_softmax", 3: "ex02_3_nll_loss", 4: "ex02_4_cross_entropy",
       5: "ex02_5_cross_entropy_grad"}
 
@@ -141,7 +141,7 @@ def _status(rows, exercise_prefix=None):
 def test_every_scenario_has_all_its_rows(rows):
     assert set(rows) == set(SCENARIOS) | {"renamed_notebook"}
     counts = {len(r) for r in rows.values()}
-    assert counts == {10}, "one row per test cell, for every submission"
+    assert counts == {15}, "one row per test cell, for every submission"
 
 
 @pytest.mark.parametrize("student, status, words", [

@@ -41,4 +41,4 @@ def test_formgrader_shows_the_graded_submission_awaiting_manual_grading(formgrad
     submissions = _api(formgrader, f"submissions/{LESSON}")
     ann = next(s for s in submissions if s["student"] == "ann")
     assert ann["autograded"] and ann["needs_manual_grade"], ann
-    assert ann["code_score"] == 15.0 and ann["max_written_score"] == 2.0
+    assert ann["code_score"] == 16.0 and ann["max_written_score"] == 2.0

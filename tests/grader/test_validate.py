@@ -31,15 +31,15 @@ def test_finished_work_passes(tmp_path):
     done = _validate(tmp_path, answered(LESSON))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert len([l for l in lines if l.endswith("passed")]) == 5
-    assert "5 of 5 exercises pass their visible tests" in lines[-1]
+    assert len([l for l in lines if l.endswith("passed")]) == 7
+    assert "7 of 7 exercises pass their visible tests" in lines[-1]
 
 
 @pytest.mark.slow
 def test_unfinished_work_fails_with_a_line_per_exercise(tmp_path):
     done = _validate(tmp_path, released(LESSON))
     assert done.returncode == 1
-    assert done.stdout.count("FAILED: not done yet") == 5
+    assert done.stdout.count("FAILED: not done yet") == 7
 
 
 @pytest.mark.slow
@@ -50,7 +50,7 @@ def test_a_failing_check_is_quoted(tmp_path):
     line = next(l for l in done.stdout.splitlines() if l.startswith("ex02_3_nll_loss"))
     assert "FAILED: AssertionError: two rows, targets [0, 1]" in line and "expected 0.458" in line
     assert "ex02_4_cross_entropy       FAILED" in done.stdout, "cross_entropy calls nll_loss"
-    assert "3 of 5 exercises" in done.stdout
+    assert "5 of 7 exercises" in done.stdout
 
 
 def test_a_file_that_is_not_a_course_notebook_is_refused(tmp_path):

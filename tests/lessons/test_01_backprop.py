@@ -1,17 +1,21 @@
-"""Lesson 01: the reference answers against independent oracles (torch.autograd, torch.nn.init,
-finite differences) on many random inputs, and the lesson's claims about initialisation."""
+"""Lesson 01: the reference answers against independent oracles (torch.autograd, gradcheck,
+torch.nn.init, finite differences) on many random inputs, and the figures the prose quotes."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.support import notebooks as nbs
 from tests.support.notebooks import reference_namespace
 
 LESSON = "01_backprop"
+# Numbers of the prose that no run of this notebook prints.
+FIGURES_FROM_ELSEWHERE: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +159,100 @@ def test_hand_written_gradients_train_the_network(ref):
         for k in params:
             params[k] -= 0.05 * grads[k]
     assert loss < 0.1 * first
+
+
+def _through(layer, x, w, b, dout):
+    leaves = [t.clone().requires_grad_() for t in (x, w, b)]
+    out = layer(*leaves)
+    out.backward(dout)
+    return [out.detach()] + [t.grad for t in leaves]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("seed", range(15))
+def test_linear_relu_function_matches_autograd(ref, seed, dtype):
+    g = torch.Generator().manual_seed(5000 + seed)
+    n, d, m = (int(v) for v in torch.randint(1, 9, (3,), generator=g))
+    x, w, b, dout = (torch.randn(s, generator=g, dtype=dtype) for s in [(n, d), (d, m), (m,), (n, m)])
+    got = _through(ref["LinearReLU"].apply, x, w, b, dout)
+    want = _through(lambda *t: torch.relu(t[0] @ t[1] + t[2]), x, w, b, dout)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    for a, e in zip(got, want):
+        assert a.dtype == dtype and a.shape == e.shape
+        torch.testing.assert_close(a, e, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_linear_relu_function_passes_gradcheck_and_keeps_relu_convention_at_zero(ref, seed):
+    g = torch.Generator().manual_seed(6000 + seed)
+    inputs = tuple(torch.randn(s, generator=g, dtype=torch.float64).requires_grad_() for s in [(4, 3), (3, 5), (5,)])
+    assert torch.autograd.gradcheck(ref["LinearReLU"].apply, inputs)
+    # integer-valued inputs put many pre-activations exactly at 0, where torch.relu's gradient is 0
+    x, w, b = (torch.randint(-1, 2, s, generator=g).double() for s in [(6, 4), (4, 5), (5,)])
+    assert ((x @ w + b) == 0).any()
+    dout = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    for a, e in zip(_through(ref["LinearReLU"].apply, x, w, b, dout),
+                    _through(lambda *t: torch.relu(t[0] @ t[1] + t[2]), x, w, b, dout)):
+        torch.testing.assert_close(a, e, rtol=0, atol=1e-12)
+
+
+def test_mlp_backward_uses_relu_prime_zero_at_the_kink(ref):
+    r = np.random.default_rng(7)
+    x = r.integers(-2, 3, size=(8, 3)).astype(np.float64)
+    params = {"w1": r.integers(-1, 2, size=(3, 6)).astype(np.float64), "b1": r.integers(-1, 2, size=6).astype(np.float64),
+              "w2": r.normal(size=(6, 2)), "b2": r.normal(size=2)}
+    y = r.normal(size=(8, 2))
+    assert ((x @ params["w1"] + params["b1"]) == 0).any()
+    _, grads = ref["mlp_backward"](x, y, params)
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    F.mse_loss(torch.relu(torch.tensor(x) @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"], torch.tensor(y)).backward()
+    for k in params:
+        _close(grads[k], p[k].grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- figures of the executed notebook
+
+@pytest.fixture(scope="module")
+def printed():
+    return nbs.printed(nbs.lesson_run(LESSON).executed)
+
+
+def _number(pattern, text):
+    match = re.search(pattern, text, re.M)
+    assert match, f"the notebook no longer prints {pattern!r}"
+    return float(match.group(1))
+
+
+@pytest.mark.slow
+def test_kink_conventions_the_lesson_states(printed):
+    assert _number(r"PyTorch's ReLU gradient at exactly 0: (\S+)", printed) == 0.0
+    assert _number(r"gradient of clamp\(z, min=0\)\s+at exactly 0: (\S+)", printed) == 1.0
+    assert _number(r"gradient of maximum\(z, 0\)\s+at exactly 0: (\S+)", printed) == 0.5
+    assert _number(r"gradient of abs\(z\)\s+at exactly 0: (\S+)", printed) == 0.0
+
+
+@pytest.mark.slow
+def test_gradient_descent_does_not_reach_the_best_fit_of_the_same_width(printed):
+    """Section 4's corrected claim: least squares on 64 random kinks beats 8000 steps of gradient descent."""
+    least_squares = _number(r"^width\s+64: MSE (\S+)$", printed)
+    trained = _number(r"^training MSE: (\S+)$", printed)
+    assert least_squares == pytest.approx(8.8e-4, rel=0.01)
+    assert trained == pytest.approx(0.0482, abs=5e-5)
+    assert _number(r"the loss fell from (\S+) to", printed) == pytest.approx(2.41, abs=0.005)
+    assert least_squares < trained / 10
+
+
+@pytest.mark.slow
+def test_training_through_linear_relu_reproduces_the_numpy_run(printed):
+    match = re.search(r"after 1000 steps: loss (\S+) through LinearReLU, (\S+) in section 12's NumPy run", printed)
+    assert match and match.group(1) == match.group(2)
+    assert _number(r"largest difference between the two loss curves over 1000 steps: (\S+)", printed) < 1e-10
+    assert "gradcheck of Square:      True" in printed and "gradcheck of SquareNoTwo: False" in printed
+
+
+@pytest.mark.slow
+def test_dead_units_and_initialisation_figures(printed):
+    assert "at initialisation: 10 of 64 hidden units dead" in printed
+    assert _number(r"lr 0\.1:  MSE (\S+) after 1000 steps, 60 of 64", printed) == pytest.approx(0.57, abs=0.005)
+    assert "randn                                std after layer 1: 9.35, after layer 50: nan, first inf/nan/zero at layer 36" in printed
+    assert _number(r"^Kaiming\s+std after layer 1: (\S+),", printed) == pytest.approx(0.83, abs=0.005)

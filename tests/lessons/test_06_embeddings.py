@@ -1,5 +1,5 @@
 """Lesson 06: the reference answers against independent oracles (torch built-ins, nn.Embedding,
-eigendecompositions) on many random inputs, and the figure the lesson must reach."""
+eigendecompositions, NumPy) on many random inputs, and the figures and titles the prose quotes."""
 from __future__ import annotations
 
 import re
@@ -9,11 +9,29 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from nbclient import NotebookClient
 
 from tests.support import notebooks as nbs
 
 LESSON = "06_embeddings"
+# Numbers the prose quotes from elsewhere than the run.
+FIGURES_FROM_ELSEWHERE = {
+    "0.8147": "fast.ai course v3 lesson4-collab, FACTS.md",
+    "0.8231": "fastbook chapter 8, DotProductBias with wd 0.1, FACTS.md",
+    "0.83": "LibRec's MSE on MovieLens 100k, FACTS.md",
+    "2.3": "ln 10, worked out in the prose",
+    "1.5": "ln(1/4.5), worked out in the prose",
+    "0.5": "the lower end of another range, [-0.5, 5.5]",
+    "0.56": "fastai's embedding-size rule",
+    "1.6": "fastai's embedding-size rule",
+    "1604.06737": "the arXiv number of Guo & Berkhahn (2016)",
+    "7,000": "the number of steps fastai's lecture took (90,000 ratings in batches of 64, 5 epochs)",
+    "50,000": "a vocabulary of words, an example",
+    "3.5": "the written question's made-up predictions",
+    "4.4": "the written question's made-up predictions",
+    "4.3": "the written question's made-up predictions",
+}
+# Titles the prose names that come from elsewhere than the run (the fast.ai lecture's PCA).
+TITLES_FROM_ELSEWHERE = {"Home Alone 3", "Casablanca"}
 
 
 @pytest.fixture(scope="module")
@@ -125,38 +143,93 @@ def test_pca_matches_an_eigendecomposition_and_reconstructs(ref, seed):
         np.testing.assert_allclose(scores @ components + x.mean(axis=0), x, atol=1e-8)
 
 
+
+@pytest.mark.parametrize("seed", range(15))
+def test_most_similar_matches_a_numpy_cosine_ranking(ref, seed):
+    r = np.random.default_rng(600 + seed)
+    n, d = int(r.integers(5, 60)), int(r.integers(2, 12))   # one factor would make every cosine +-1: ties
+    table = r.normal(size=(n, d)) * r.uniform(0.1, 5.0, size=(n, 1))
+    if seed % 3 == 0:
+        table[r.integers(n)] = 0.0
+    titles = [f"t{j}" for j in range(n)]
+    query = int(r.integers(n))
+    while not table[query].any():
+        query = (query + 1) % n
+    k = int(r.integers(1, n))
+    lengths = np.linalg.norm(table, axis=1)
+    sims = np.where(lengths > 0, table @ table[query] / np.maximum(lengths * lengths[query], 1e-300), 0.0)
+    sims[query] = -np.inf
+    expected = [titles[j] for j in np.argsort(-sims, kind="stable")[:k]]
+    dtype = torch.float32 if seed % 2 else torch.float64
+    factors = torch.tensor(table, dtype=dtype)
+    got = ref["most_similar"](factors, titles, titles[query], k)
+    assert isinstance(got, list) and all(isinstance(t, str) for t in got)
+    assert got == expected
+    assert torch.equal(factors, torch.tensor(table, dtype=dtype)) and titles == [f"t{j}" for j in range(n)]
+
+
 @pytest.fixture(scope="module")
 def executed():
-    """The solution notebook, executed once in its folder."""
-    nb = nbs.read(nbs.solution_path(LESSON))
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(nbs.solution_path(LESSON).parent)}})
-    with client.setup_kernel(env=nbs.kernel_env()):
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type == "code":
-                client.execute_cell(cell, index)
-    return nb
+    """The solution notebook, executed once per test session (shared with test_lessons.py)."""
+    return nbs.lesson_run(LESSON).executed
 
 
-def _stdout(nb) -> str:
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []) if o.output_type == "stream")
+@pytest.fixture(scope="module")
+def stdout(executed) -> str:
+    return nbs.printed(executed)
 
 
 @pytest.mark.slow
-def test_training_reaches_the_figure_and_prints_it_on_one_line(executed):
-    lines = re.findall(r"^valid MSE: (\d\.\d{4})$", _stdout(executed), re.M)
+def test_training_reaches_the_figure_and_prints_it_on_one_line(stdout):
+    lines = re.findall(r"^valid MSE: (\d\.\d{4})$", stdout, re.M)
     assert len(lines) == 1, "the training run ends with exactly one line 'valid MSE: 0.xxxx'"
     assert float(lines[0]) <= 0.81, f"valid MSE {lines[0]} is above the 0.81 the lesson must reach"
 
 
 @pytest.mark.slow
-def test_notebook_reproduces_the_spreadsheet_rmse(executed):
+def test_the_new_sections_reach_their_figures(stdout):
+    mean = float(re.search(r"predicting the training mean for every validation rating: MSE (\d\.\d+)", stdout).group(1))
+    final = float(re.search(r"^valid MSE: (\d\.\d{4})$", stdout, re.M).group(1))
+    sweep = {int(k): float(v) for k, v in re.findall(r"^\s*(\d+) factors:\s+[\d,]+ parameters, valid MSE after 25 epochs (\S+)$",
+                                                      stdout, re.M)}
+    assert sorted(sweep) == [0, 1, 3, 10, 30, 100, 200]
+    assert sweep[0] < mean and sweep[1] < sweep[0] and min(sweep.values()) < 0.82
+    ncf = float(re.search(r"neural collaborative filtering, valid MSE after 15 epochs (\S+)", stdout).group(1))
+    assert final < ncf < mean
+    cold = dict(re.findall(r"^\s*(every user new|every film new|both new|every user replaced by the average user)\b.*?(\d\.\d{4})$",
+                           stdout, re.M))
+    assert final < float(cold["every user replaced by the average user"]) < float(cold["both new"])
+    star_wars = re.search(r"^Star Wars \(1977\):\n\s+(.+)$", stdout, re.M).group(1).split("; ")
+    assert set(star_wars[:2]) == {"Empire Strikes Back, The (1980)", "Return of the Jedi (1983)"}, "its sequels come first"
+
+
+def _as_written(title: str) -> str:
+    """'Shawshank Redemption, The (1994)' -> 'The Shawshank Redemption', as the prose writes titles."""
+    title = re.sub(r"\s*\(\d{4}\)$", "", title.strip())
+    match = re.match(r"^(.*), (The|A|An)$", title)
+    return f"{match.group(2)} {match.group(1)}" if match else title
+
+
+@pytest.mark.slow
+def test_the_titles_the_prose_names_are_printed_by_the_notebook(executed, stdout):
+    from dlcourse import load_movielens
+
+    printed = {_as_written(t) for t in load_movielens().titles if t in stdout}
+    markdown = "\n".join(c.source for c in executed.cells if c.cell_type == "markdown").split("## Summary")[0]
+    named = set(re.findall(r"(?<![*\w])\*([A-Z][^*\n]+?)\*(?![*\w])", markdown))
+    assert len(named) > 30, "the prose names the films it discusses in italics"
+    missing = sorted(t for t in named - TITLES_FROM_ELSEWHERE
+                     if not any(p == t or p.startswith(t + ":") or p.startswith(t + " ") for p in printed))
+    assert not missing, f"titles in the prose that the notebook does not print: {missing}"
+
+
+@pytest.mark.slow
+def test_notebook_reproduces_the_spreadsheet_rmse(stdout):
     from workbooks import collab_filter
 
     ratings = collab_filter.synthetic_ratings()
     dot = collab_filter.fit(ratings, with_bias=False)
     bias = collab_filter.fit(ratings, with_bias=True)
-    found = dict(re.findall(r"sheet (\w+)\s*: \d+ ratings, RMSE (\d\.\d{4})", _stdout(executed)))
+    found = dict(re.findall(r"sheet (\w+)\s*: \d+ ratings, RMSE (\d\.\d{4})", stdout))
     assert float(found["dotprod"]) == pytest.approx(collab_filter.rmse(dot, ratings, False), abs=6e-5)
     assert float(found["bias"]) == pytest.approx(collab_filter.rmse(bias, ratings, True), abs=6e-5)
