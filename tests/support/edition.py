@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import lesson_ids, nbgrader_config
+from grader.course import ROOT, lesson_ids, nbgrader_config
 from grader.edition import edition
 from tests.support import notebooks as nbs
 
@@ -64,11 +64,13 @@ def secret_lines() -> dict[str, str]:
 
     Every line of the reference answers (code between nbgrader's solution delimiters, answers
     written in prose), of the hidden tests, and of the answers kept in ``tests/``: all
-    but lines of fewer than :data:`MIN_LENGTH` characters and lines that the lessons show
-    anyway (outside those regions, in nbgrader's stubs).
+    but lines of fewer than :data:`MIN_LENGTH` characters and lines that the students get
+    anyway (in the lessons outside those regions, in nbgrader's stubs, in ``dlcourse``).
     """
     config = nbgrader_config().ClearSolutions
     public = {line.strip() for stub in (config.code_stub["python"], config.text_stub) for line in stub.splitlines()}
+    # The course's own package goes to students whole: a line of it ("continue") says nothing.
+    public.update(line.strip() for path in (ROOT / "dlcourse").glob("*.py") for line in path.read_text().splitlines())
     secret: dict[str, str] = {}
     for lesson in lesson_ids():
         for cell in nbs.read(nbs.solution_path(lesson)).cells:
