@@ -1,7 +1,10 @@
-# Two commands for everyone: `make lab` (work through the lessons) and `make test` (check everything).
+# The instructor's commands: `make lab` (work on the lessons), `make test` (check everything),
+# `make lessons` (release solutions/ into lessons/), `make edition` (the folder students get).
 # Every target creates the virtual environment .venv on first use.
 
-PYTHON ?= python3.11
+# Python versions the course runs on (pyproject.toml's requires-python); CI tests the first.
+PYTHONS := 3.11 3.12 3.13 3.14
+PYTHON ?= $(firstword $(foreach v,$(PYTHONS),$(shell command -v python$(v) 2>/dev/null)) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,12 +14,17 @@ RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
 MIRROR := $(wildcard $(CURDIR)/../shared/data)
 export COURSE_DATA_MIRROR ?= $(MIRROR)
 
-.PHONY: setup lab formgrader test lessons workbooks site clean
+# JupyterLab reads the course's settings in jupyter/ (no question about Jupyter news on first start).
+LAB_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+
+.PHONY: setup lab formgrader test lessons workbooks site edition clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: install python3.11 (Debian/Ubuntu: apt install python3.11 python3.11-venv), or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(PYTHONS)".split())' 2>/dev/null || { \
+	  echo "The course needs one of Python $(PYTHONS) (found: $(PYTHON)). Install one (Debian/Ubuntu: apt install python3.11 python3.11-venv)"; \
+	  echo "or choose it: make PYTHON=/path/to/python3.12"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade --quiet pip
 	$(BIN)/python -m pip install --quiet -e .
@@ -26,11 +34,11 @@ $(STAMP): pyproject.toml
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lab: setup
-	$(RUN) $(BIN)/jupyter lab $(LAB_FLAGS) lessons/
+	$(RUN) $(LAB_ENV) $(BIN)/jupyter lab $(LAB_FLAGS) lessons/
 
 # For instructors: JupyterLab on the whole course, where nbgrader's formgrader finds nbgrader_config.py.
 formgrader: setup
-	$(RUN) $(BIN)/jupyter lab $(LAB_FLAGS) .
+	$(RUN) $(LAB_ENV) $(BIN)/jupyter lab $(LAB_FLAGS) .
 
 test: setup
 	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -46,5 +54,9 @@ workbooks: setup
 site: setup
 	$(RUN) $(BIN)/python -m grader site _site
 
+# The student edition, rebuilt from the current lessons/ (git-ignored); EDITION_FLAGS=--git makes it a repository.
+edition: setup
+	$(RUN) $(BIN)/python -m grader edition edition $(EDITION_FLAGS)
+
 clean:
-	rm -rf $(VENV) graded artifacts _site .pytest_cache
+	rm -rf $(VENV) graded artifacts _site edition .pytest_cache

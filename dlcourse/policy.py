@@ -27,6 +27,9 @@ import sys
 from typing import Any, Iterable
 
 POLICY_SITE = "policy"
+# The names under which a checking kernel (the grader's, the student's validator's) knows the
+# functions below: dunders no answer would bind.
+INSTALL, OPEN, REPORT = "__dlcourse_policy_install__", "__dlcourse_policy_open__", "__dlcourse_policy_report__"
 _GUARD = "__dlcourse_guard__"
 _LIBRARY = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)} |
                  {os.path.join(os.path.dirname(os.path.abspath(__file__)), "")})
@@ -146,14 +149,34 @@ def report_window() -> None:
     publish_display_data({MIME: {"site": POLICY_SITE, "calls": close_window()}})
 
 
-def guard_test_cell(source: str, names: Iterable[str], opener: str, reporter: str) -> str:
+def kernel_setup(names: Iterable[str]) -> str:
+    """Source of a cell that a checking kernel runs before any of the student's code: it binds
+    :data:`INSTALL`, :data:`OPEN` and :data:`REPORT`, then guards ``names`` (:func:`install`)."""
+    return (f"from dlcourse.policy import install as {INSTALL}, open_window as {OPEN}, "
+            f"report_window as {REPORT}\n"
+            f"{INSTALL}({list(names)!r})")
+
+
+def reported_calls(outputs: Iterable[dict]) -> list[str] | None:
+    """The names a test cell's policy report (:func:`report_window`) says were called, from the
+    cell's outputs as nbformat stores them; None when the cell reported nothing."""
+    from dlcourse.observe import MIME
+
+    for output in outputs:
+        report = output.get("data", {}).get(MIME) if output.get("output_type") == "display_data" else None
+        if isinstance(report, dict) and report.get("site") == POLICY_SITE and isinstance(report.get("calls"), list):
+            return [name for name in report["calls"] if isinstance(name, str)]
+    return None
+
+
+def guard_test_cell(source: str, names: Iterable[str], opener: str = OPEN, reporter: str = REPORT) -> str:
     """A test cell's source run inside a policy window for ``names``.
 
     Args:
         source: the (already rewritten) test cell.
         names: what the exercise must not use.
         opener, reporter: the names under which the kernel knows :func:`open_window` and the
-            function that closes the window and reports it.
+            function that closes the window and reports it (:func:`kernel_setup` binds the defaults).
 
     Returns:
         ``opener(names)`` then the cell in a ``try`` whose ``finally`` calls ``reporter()``.

@@ -29,11 +29,12 @@ from typing import Callable, Iterable, Iterator
 
 import nbformat
 
+from dlcourse.notebook import is_answer_cell, is_test_cell, nbgrader_meta
 from grader.course import CourseError, check_lesson, nbgrader_api, nbgrader_config
 from grader.execute import CellRun, ExecutionJob, ExecutionResult, run_job
 from grader.feedback import FeedbackWriter, write_problem_feedback, write_summary_feedback, write_text_atomically
 from grader.judge import Verdict, judge
-from grader.lesson import LessonNotebook, companion_files, is_answer_cell, is_test_cell, load_lesson, nbgrader_meta
+from grader.lesson import LessonNotebook, companion_files, load_lesson
 from grader.redact import Secrets
 from grader.reference import grading_key, reference_reports
 from grader.results import SANDBOXED, UNSANDBOXED, ResultStore, Row

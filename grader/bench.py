@@ -326,8 +326,8 @@ def planning_notebook(n: int) -> tuple[list[str], list[bool]]:
 
 
 def plan_seconds(n: int = 20_000) -> float:
-    """Seconds :func:`grader.plan.cells_to_run` takes for :func:`planning_notebook` ``(n)`` (parsing included)."""
-    from grader.plan import cells_to_run
+    """Seconds :func:`dlcourse.plan.cells_to_run` takes for :func:`planning_notebook` ``(n)`` (parsing included)."""
+    from dlcourse.plan import cells_to_run
 
     sources, required = planning_notebook(n)
     started = time.monotonic()

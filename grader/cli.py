@@ -42,16 +42,12 @@ def _autograde(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from grader.validate import validate
+    from dlcourse.validate import check
+    from grader.course import nbgrader_config
+    from grader.sandbox import Sandbox
 
-    lesson, checks = validate(args.notebook)
-    width = max(len(c.exercise) for c in checks) if checks else 0
-    for check in checks:
-        print(f"{check.exercise:{width}s}  {'passed' if check.passed else 'FAILED: ' + check.message}")
-    passed = sum(c.passed for c in checks)
-    print(f"{args.notebook} ({lesson.lesson}): {passed} of {len(checks)} exercises pass their visible tests"
-          + ("" if passed == len(checks) else "; hidden tests run when your work is graded"))
-    return 0 if passed == len(checks) else 1
+    # The student's validator, with the course's own time limit per cell.
+    return check(args.notebooks, timeout=Sandbox(config=nbgrader_config()).cell_timeout)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -92,6 +88,17 @@ def _site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edition(args: argparse.Namespace) -> int:
+    from grader.edition import edition
+
+    out = edition(args.out, git=args.git)
+    files = [p for p in out.rglob("*") if p.is_file() and ".git" not in p.relative_to(out).parts]
+    size = sum(p.stat().st_size for p in files)
+    print(f"wrote the student edition into {out}: {len(files)} files, {size / 1e6:.1f} MB"
+          + (" (a git repository with one commit)" if args.git else ""))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m grader``."""
     p = argparse.ArgumentParser(prog="python -m grader", description="Release and grade the course's lessons.")
@@ -122,8 +129,10 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-files", type=int, metavar="N", help="files and folders a submission may have at once")
     a.set_defaults(run=_autograde)
 
-    v = verbs.add_parser("validate", help="run the visible tests of a notebook, one line per exercise")
-    v.add_argument("notebook", type=Path)
+    v = verbs.add_parser("validate", help="run the visible tests of notebooks, one line per exercise "
+                                          "(what students run as python -m dlcourse validate)")
+    v.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                   help="a lesson notebook, or a folder: every notebook under it")
     v.set_defaults(run=_validate)
 
     c = verbs.add_parser("collect", help="unpack a zip from a learning-management system into nbgrader's layout")
@@ -144,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("out", type=Path, nargs="?", default=Path("_site"), help="the site's folder (default: _site/)")
     s.add_argument("--lessons", nargs="+", metavar="LESSON", help="lesson ids (default: all)")
     s.set_defaults(run=_site)
+
+    e = verbs.add_parser("edition", help="write the student edition: what a course publishes to its students")
+    e.add_argument("out", type=Path, help="the folder to write (new, empty, or an edition built before)")
+    e.add_argument("--git", action="store_true", help="also make it a git repository with one commit")
+    e.set_defaults(run=_edition)
     return p
 
 

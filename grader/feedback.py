@@ -47,7 +47,8 @@ td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}table{{border-co
 """
 WITHHELD_NOTE = ("Outputs are shown for the cells that ran before the first hidden test; later cells ran, "
                  "but their outputs are not shown, and checks that ran after a hidden test are described "
-                 "briefly. `python -m grader validate` on your notebook shows the visible checks in full.")
+                 "briefly. `make check` (`python -m dlcourse validate`) on your notebook shows the visible "
+                 "checks in full.")
 
 
 def write_text_atomically(path: Path, text: str) -> None:

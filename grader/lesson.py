@@ -7,24 +7,11 @@ from pathlib import Path
 
 import nbformat
 
+from dlcourse.notebook import forbidden_by, is_answer_cell, is_test_cell, nbgrader_meta
 from grader.course import LESSONS, check_lesson, source_notebooks
 from grader.rewrite import CheckSpec, guard_source, rewrite_test_cell, setup_source
 
 HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def is_test_cell(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def is_answer_cell(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("solution"))
 
 
 @dataclass(frozen=True)
@@ -80,12 +67,6 @@ def load_notebook(lesson: str, path: Path) -> LessonNotebook:
     answers = tuple(nbgrader_meta(c)["grade_id"] for c in nb.cells if is_answer_cell(c))
     return LessonNotebook(lesson, path.stem, path, hashlib.sha256(raw).hexdigest(), tuple(tests), answers,
                           tuple(sorted(everything)))
-
-
-def forbidden_by(answer_cell) -> tuple[str, ...]:
-    """What an answer cell's exercise must not use: ``metadata.dlcourse.forbidden`` (dotted names)."""
-    names = answer_cell.get("metadata", {}).get("dlcourse", {}).get("forbidden", [])
-    return tuple(sorted(str(n) for n in names))
 
 
 def load_lesson(lesson: str) -> list[LessonNotebook]:

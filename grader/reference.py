@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 
 import dlcourse.checks
+import dlcourse.notebook
 import dlcourse.observe
+import dlcourse.plan
 import dlcourse.policy
-import grader.plan
 import grader.rewrite
 from dlcourse.observe import decode
 from dlcourse.policy import POLICY_SITE
@@ -35,8 +36,8 @@ def _modules_digest(seed: str, modules) -> str:
 
 def reference_key(notebook: LessonNotebook) -> str:
     """A digest of the solution notebook and of the code that turns it into reports."""
-    return _modules_digest(notebook.digest, (dlcourse.checks, dlcourse.observe, dlcourse.policy, grader.rewrite,
-                                             grader.plan))
+    return _modules_digest(notebook.digest, (dlcourse.checks, dlcourse.notebook, dlcourse.observe, dlcourse.plan,
+                                             dlcourse.policy, grader.rewrite))
 
 
 def grading_key(notebook: LessonNotebook) -> str:

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.policy import guard_test_cell, kernel_setup
 from grader.course import CourseError
 
 OBSERVE = "__dlcourse_observe__"
-POLICY_OPEN, POLICY_REPORT, POLICY_INSTALL = "__dlcourse_policy_open__", "__dlcourse_policy_report__", \
-    "__dlcourse_policy_install__"
 CHECKS = {"expect_close": {"rtol", "atol", "check_dtype", "check_type", "name"},
           "expect_equal": {"check_dtype", "check_type", "name"}}
 
@@ -29,17 +28,12 @@ CHECKS = {"expect_close": {"rtol", "atol", "check_dtype", "check_type", "name"},
 def setup_source(forbidden: tuple[str, ...] = ()) -> str:
     """The first cell grading runs in a kernel, before any student code: the reporting function,
     and guards on every routine the lesson's exercises must not use (:mod:`dlcourse.policy`)."""
-    return (f"from dlcourse.observe import observe as {OBSERVE}\n"
-            f"from dlcourse.policy import install as {POLICY_INSTALL}, open_window as {POLICY_OPEN}, "
-            f"report_window as {POLICY_REPORT}\n"
-            f"{POLICY_INSTALL}({list(forbidden)!r})")
+    return f"from dlcourse.observe import observe as {OBSERVE}\n" + kernel_setup(forbidden)
 
 
 def guard_source(source: str, forbidden: tuple[str, ...]) -> str:
     """A rewritten test cell run inside a policy window for its exercise's ``forbidden`` names."""
-    from dlcourse.policy import guard_test_cell
-
-    return guard_test_cell(source, forbidden, POLICY_OPEN, POLICY_REPORT)
+    return guard_test_cell(source, forbidden)
 
 
 NOT_A_LITERAL = ()

@@ -7,23 +7,22 @@ Sanitizing uses nbgrader's own preprocessors (as ``nbgrader autograde`` does): d
 grade ids are dropped, cells of the wrong type are retyped, locked and test cells are restored
 from the gradebook and deleted ones added back. On top of that the grader puts every test
 cell back right after its exercise, records what the student changed in protected cells, and
-chooses the cells to run (:mod:`grader.plan`).
+chooses the cells to run (:mod:`dlcourse.plan`).
 """
 from __future__ import annotations
 
 import copy
 import json
-import warnings
 from dataclasses import dataclass, field
 
 import nbformat
-from nbformat.validator import MissingIDFieldWarning
 from traitlets import Integer
 from traitlets.config import Configurable
 
+from dlcourse.notebook import NotebookError, TooManyCells, give_ids, is_test_cell, nbgrader_meta, parse_notebook
+from dlcourse.plan import planned_cells as plan_cells
 from grader.execute import ExecutionJob
-from grader.lesson import LessonNotebook, is_answer_cell, is_test_cell, nbgrader_meta
-from grader.plan import cells_to_run
+from grader.lesson import LessonNotebook
 from grader.sandbox import Limits
 from grader.student_files import Caps, FolderContents
 
@@ -57,15 +56,6 @@ class OtherLesson(Ungradable):
     """A valid notebook, but none of its exercises belongs to the lesson being graded."""
 
 
-def _cell_count(data: dict) -> int:
-    cells = data.get("cells")
-    if isinstance(cells, list):
-        return len(cells)
-    worksheets = data.get("worksheets")
-    return sum(len(w.get("cells") or []) for w in worksheets if isinstance(w, dict)) \
-        if isinstance(worksheets, list) else 0
-
-
 def read_submission(name: str, raw: bytes | None, notebook: LessonNotebook, caps: Caps,
                     others: list[str] | tuple = ()) -> nbformat.NotebookNode:
     """Parse a submitted notebook's bytes, or raise :class:`Ungradable` saying why it cannot be graded.
@@ -80,50 +70,19 @@ def read_submission(name: str, raw: bytes | None, notebook: LessonNotebook, caps
     if raw is None:
         hint = f" (found {', '.join(others)}: was it renamed?)" if others else ""
         raise Ungradable("missing", f"no {name} was submitted{hint}")
-    if not raw.strip():
-        raise Ungradable("invalid", f"the notebook {name} is empty: save it in Jupyter and submit it again")
     try:
-        text = raw.decode("utf-8")
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise Ungradable("invalid", f"the notebook {name} is not a text file, so it cannot be a notebook") \
-            from None
-    except json.JSONDecodeError as error:
-        raise Ungradable("invalid", f"the notebook {name} is not valid JSON ({error}); it may have been cut short "
-                                    "or edited by hand") from None
-    except RecursionError:
-        raise Ungradable("invalid", f"the notebook {name} is JSON nested too deeply to be a notebook") from None
-    if not isinstance(data, dict) or not ({"cells", "worksheets"} & set(data)):
-        raise Ungradable("invalid", f"the notebook {name} is JSON but not a Jupyter notebook (it has no cells)")
-    cells = _cell_count(data)
-    if cells > caps.cells:
-        raise Ungradable("invalid", f"the notebook {name} has {cells:,} cells, more than the {caps.cells:,} the "
-                                    "grader accepts (c.Submission.max_cells)")
-    del data    # a notebook near the size cap parses to many times its size; nbformat parses the text again
-    try:
-        with warnings.catch_warnings():  # old formats have no cell ids; they get them below
-            warnings.simplefilter("ignore", MissingIDFieldWarning)
-            nb = nbformat.reads(text, as_version=4)
-    except Exception as error:  # nbformat raises several types for a document that is not a notebook
-        raise Ungradable("invalid", f"the notebook {name} is not a Jupyter notebook ({type(error).__name__}: "
-                                    f"{str(error)[:200]})") from None
-    _give_ids(nb)
+        nb = parse_notebook(name, raw, max_cells=caps.cells)
+    except TooManyCells as error:
+        raise Ungradable("invalid", f"the notebook {name} has {error.cells:,} cells, more than the {caps.cells:,} the "
+                                    "grader accepts (c.Submission.max_cells)") from None
+    except NotebookError as error:
+        raise Ungradable("invalid", str(error)) from None
     ids = {t.grade_id for t in notebook.tests}
     found = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not found & (ids | set(notebook.answers)):
         raise OtherLesson("invalid", f"the notebook {name} holds none of this lesson's exercises: "
                                      "is it another lesson's notebook?")
     return nb
-
-
-def _give_ids(nb) -> None:
-    """Give every cell without an id (old formats, cells nbgrader restored) a unique one."""
-    taken = {cell.get("id") for cell in nb.cells}
-    for position, cell in enumerate(nb.cells):
-        if not cell.get("id"):
-            cell["id"] = next(f"cell-{position}-{n}" for n in range(len(nb.cells) + 1)
-                              if f"cell-{position}-{n}" not in taken)
-            taken.add(cell["id"])
 
 
 def protected_changes(nb, release: nbformat.NotebookNode) -> list[str]:
@@ -159,7 +118,7 @@ def sanitize(nb, resources: dict, config) -> nbformat.NotebookNode:
             for cell in nb.cells:
                 if cell.metadata.get("nbgrader") == {}:
                     del cell.metadata["nbgrader"]
-    _give_ids(nb)
+    give_ids(nb)
     return nb
 
 
@@ -209,16 +168,13 @@ class Prepared:
 
 
 def planned_cells(nb, release) -> list[int]:
-    """Indices of the code cells grading runs (see :mod:`grader.plan`).
+    """Indices of the code cells grading runs (see :mod:`dlcourse.plan`).
 
     Required: the first code cell, answers, tests, and every cell that differs from the
     released lesson (by cell id and source); the rest only if a required cell needs it.
     """
     released = {c.get("id"): c.source for c in release.cells if c.cell_type == "code"}
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    required = [position == 0 or is_answer_cell(nb.cells[i]) or is_test_cell(nb.cells[i])
-                or released.get(nb.cells[i].get("id")) != nb.cells[i].source for position, i in enumerate(code)]
-    return [i for i, keep in zip(code, cells_to_run([nb.cells[i].source for i in code], required)) if keep]
+    return plan_cells(nb, also=lambda cell: released.get(cell.get("id")) != cell.source)
 
 
 def plan_job(key: str, nb, release, notebook: LessonNotebook, files: dict[str, bytes],

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import LESSONS, lesson_ids
+from grader.course import LESSONS, ROOT, lesson_ids
 
 TOKEN = "course-test-token"
+COURSE_SETTINGS = ROOT / "jupyter"
 
 
 def _free_port() -> int:
@@ -39,21 +40,26 @@ def _post(url: str) -> dict:
 
 
 @contextmanager
-def start_lab(root: Path, runtime: Path, extra_env: dict[str, str] | None = None):
+def start_lab(root: Path, runtime: Path, extra_env: dict[str, str] | None = None,
+              settings: Path | None = COURSE_SETTINGS, python: Path = Path(sys.executable)):
     """Run JupyterLab on ``root`` (loopback, with a token), as `make lab` does; yields its base URL.
 
-    ``extra_env`` adds environment variables (e.g. ``COURSE_GRADED_DIR`` for the formgrader).
+    ``settings`` is the course's Jupyter settings folder, which `make lab` names in
+    ``JUPYTER_CONFIG_PATH`` (None: JupyterLab's own defaults). User settings and workspaces
+    start empty, under ``runtime``, so nothing saved on this machine hides what the course
+    ships. ``extra_env`` adds environment variables (e.g. ``COURSE_GRADED_DIR`` for the formgrader).
+    ``python`` is the environment's interpreter (default: the one running the tests).
     """
     port = _free_port()
-    settings = runtime / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     # A student's environment: no test-suite settings (quiet progress bars, the Agg backend).
-    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DLCOURSE_QUIET")}
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DLCOURSE_QUIET", "JUPYTER_CONFIG_PATH")}
     env.update(JUPYTER_RUNTIME_DIR=str(runtime), JUPYTERLAB_SETTINGS_DIR=str(runtime / "user-settings"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
+               JUPYTERLAB_WORKSPACES_DIR=str(runtime / "workspaces"),
+               PATH=f"{python.parent}{os.pathsep}{os.environ['PATH']}", **(extra_env or {}))
+    if settings is not None:
+        env["JUPYTER_CONFIG_PATH"] = str(settings)
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+        [str(python), "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
          "--ip=127.0.0.1", f"--ServerApp.token={TOKEN}", str(root)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -10,11 +10,11 @@ import pytest
 
 from dlcourse.checks import as_data, type_signature
 from dlcourse.observe import decode, decode_type, encode
+from dlcourse.plan import _names, cells_to_run
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
 from grader.judge import NOT_DONE, RAISED, REASONS, judge
 from grader.lesson import TestCell, load_lesson
-from grader.plan import _names, cells_to_run
 from grader.rewrite import OBSERVE, rewrite_test_cell
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from grader.course import lesson_ids
-from grader.plan import _names
+from dlcourse.plan import _names
 from tests.support import notebooks as nbs
 
 LESSONS = lesson_ids()

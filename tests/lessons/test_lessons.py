@@ -74,7 +74,7 @@ def test_test_cells_do_not_clobber_what_the_lesson_uses_later(lesson):
     """A name the lesson defines, a test cell reassigns, and a later lesson cell reads is a bug
     waiting to happen: the later cell sees the test's value (and grading, which skips some
     lesson cells, may see another)."""
-    from grader.plan import _names
+    from dlcourse.plan import _names
 
     cells = [c for c in nbs.read(nbs.solution_path(lesson)).cells if c.cell_type == "code"]
     problems = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -25,3 +26,17 @@ def chromium_page(width: int = 1400, height: int = 900):
             yield browser.new_page(viewport={"width": width, "height": height})
         finally:
             browser.close()
+
+
+NEWS_PROMPT = "official Jupyter news"   # JupyterLab's first-start question, unless the settings answer it
+
+
+def asks_about_news(page, seconds: float = 10) -> bool:
+    """Whether JupyterLab shows its question about Jupyter news within ``seconds`` (call it once
+    the page has loaded: without the course's settings the question comes within a second or two)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if page.get_by_text(NEWS_PROMPT).count():
+            return True
+        time.sleep(0.5)
+    return False

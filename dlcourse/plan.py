@@ -1,18 +1,24 @@
-"""Which cells of a submission grading must run, and which it can skip.
+"""Which cells of a lesson notebook must run to check its exercises, and which can be skipped.
 
-Grading needs the student's code and the tests, not the lesson's demonstrations (training
-runs, plots). A cell is run when it is the first code cell (imports and seeding), an answer
-cell, a test cell, or a cell the student added or changed. An unchanged cell of the lesson
-is skipped, unless a cell that runs reads a name it assigns (found by reading the code,
-closed over dependencies): so a student's function that uses a global defined in the
-lesson still finds it.
+Checking an exercise needs the student's code and the tests, not the lesson's demonstrations
+(training runs, plots). A cell is run when it is the first code cell (imports and seeding), an
+answer cell, a test cell, or a cell the caller also requires (the grader adds every cell the
+student added or changed). Any other cell is skipped, unless a cell that runs reads a name it
+assigns (found by reading the code, closed over dependencies): so a student's function that
+uses a global defined in the lesson still finds it.
+
+Pure code analysis, shared by the student's validator (:mod:`dlcourse.validate`) and the
+grader, so both run the same cells.
 """
 from __future__ import annotations
 
 import ast
 from functools import lru_cache
+from typing import Callable
 
 from IPython.core.inputtransformer2 import TransformerManager
+
+from dlcourse.notebook import is_answer_cell, is_test_cell
 
 _TRANSFORMER = TransformerManager()
 
@@ -139,3 +145,20 @@ def cells_to_run(sources: list[str], required: list[bool]) -> list[bool]:
             needed |= reads
             running_after = True
     return run
+
+
+def planned_cells(nb, also: Callable[[dict], bool] | None = None) -> list[int]:
+    """Indices of the code cells to run to check a notebook's exercises, in notebook order.
+
+    Args:
+        nb: the notebook (nbformat v4).
+        also: for a code cell, whether it must run too (e.g. the student changed it).
+
+    Returns:
+        The first code cell, every answer and test cell and every cell ``also`` accepts,
+        plus what they need (see :func:`cells_to_run`).
+    """
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    required = [position == 0 or is_answer_cell(nb.cells[i]) or is_test_cell(nb.cells[i])
+                or bool(also and also(nb.cells[i])) for position, i in enumerate(code)]
+    return [i for i, keep in zip(code, cells_to_run([nb.cells[i].source for i in code], required)) if keep]
