@@ -25,7 +25,8 @@ from grader.edition import CONDA_NAMES, MARKERS, STUDENT_PACKAGES, edition, shar
 from grader.sandbox import Sandbox
 from tests.support import notebooks as nbs
 from tests.support.browser import asks_about_news, chromium_page
-from tests.support.edition import leaks, secret_lines, standalone_edition
+from tests.support.edition import secret_lines, standalone_edition
+from tests.support.secrets import leaks
 from tests.support.submissions import answered
 from tests.test_environment import conda_requirements
 from tests.test_lab import TOKEN, start_lab

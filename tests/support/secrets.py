@@ -43,15 +43,18 @@ def _split(cell) -> tuple[list[str], list[str]]:
     return secret, public
 
 
-def secret_lines(lessons: list[str] | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+def secret_lines(lessons: list[str] | None = None, extra: dict[str, str] | None = None,
+                 shipped: tuple[Path, ...] = ()) -> dict[str, str]:
     """``{line: where it comes from}`` for every line of the reference answers (code between
     nbgrader's solution delimiters, answers written in prose) and of the hidden tests of
     ``lessons`` (default: all), and of the sources in ``extra`` (``{where: source}``, such as the
     answers kept in ``tests/``), but lines of fewer than :data:`MIN_LENGTH` characters and lines
     the lessons show anyway, whole or inside a longer line (outside those regions, in nbgrader's
-    stubs: a docstring's hint may quote a line of the answer)."""
+    stubs: a docstring's hint may quote a line of the answer, in the ``shipped`` files: the
+    edition gives students the ``dlcourse`` package whole, and a line of it says nothing)."""
     config = nbgrader_config().ClearSolutions
     public = {line.strip() for stub in (config.code_stub["python"], config.text_stub) for line in stub.splitlines()}
+    public.update(line.strip() for path in shipped for line in path.read_text().splitlines())
     secret: dict[str, str] = {}
     for lesson in lessons or lesson_ids():
         for cell in nbs.read(nbs.solution_path(lesson)).cells:
@@ -102,6 +105,17 @@ def page_text(html: str) -> str:
     return "".join(parser.parts)
 
 
+def _strings(value) -> list[str]:
+    """Every string in a JSON value (keys included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in [k, *_strings(v)]]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    return []
+
+
 def _output_texts(output) -> list[str]:
     texts = [output.get("text", "")] + list(output.get("traceback", []))
     for value in output.get("data", {}).values():
@@ -110,14 +124,15 @@ def _output_texts(output) -> list[str]:
 
 
 def texts(path: Path) -> list[str]:
-    """What a file says, as text: a notebook's cell sources and outputs, every member of a
+    """What a file says, as text: a notebook's cell sources and outputs and every string of its
+    metadata and the cells', every member of a
     spreadsheet (a zip of XML), an HTML page's raw source and its text as shown, any other file
     decoded as UTF-8."""
     raw = path.read_bytes()
     if path.suffix == ".ipynb":
         nb = nbformat.reads(raw.decode(), as_version=4)
-        return [text for cell in nb.cells
-                for text in [cell.source, *[t for o in cell.get("outputs", []) for t in _output_texts(o)]]]
+        return _strings(nb.metadata) + [text for cell in nb.cells for text in [
+            cell.source, *_strings(cell.metadata), *[t for o in cell.get("outputs", []) for t in _output_texts(o)]]]
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             return [archive.read(name).decode("utf-8", errors="replace") for name in archive.namelist()]
