@@ -43,6 +43,27 @@ def _names(source: str) -> tuple[frozenset[str], frozenset[str], bool]:
     return frozenset(free), frozenset(bound), True
 
 
+@lru_cache(maxsize=4096)
+def _late_reads(source: str) -> frozenset[str]:
+    """Global names read inside the bodies of the functions a cell defines: resolved when the
+    function is called, so a cell after the definition (a student's helper) may assign them."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(set().union(*[_global_loads(f) for f in _outermost_functions(tree)]))
+
+
+def _outermost_functions(node: ast.AST):
+    """The functions and lambdas under ``node`` that no other function encloses (a nested one's
+    reads of its enclosing function's names are not globals)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield child
+        else:
+            yield from _outermost_functions(child)
+
+
 def _global_loads(node: ast.AST, local: frozenset[str] = frozenset()) -> set[str]:
     """Names a node reads from the notebook's namespace (not its own locals or parameters)."""
     if isinstance(node, ast.Name):
@@ -132,19 +153,34 @@ def cells_to_run(sources: list[str], required: list[bool]) -> list[bool]:
         whenever a cell after it runs.
 
     One pass from the last cell to the first, carrying the names the running cells after the
-    current one read: linear in the size of the notebook.
+    current one read (linear in the size of the notebook); then cells a running function's body
+    reads from later cells, and again while that adds cells (usually once).
     """
     run = list(required)
-    needed: set[str] = set()
-    running_after = False
-    for i in range(len(sources) - 1, -1, -1):
-        reads, assigned, ok = _names(sources[i])
-        if not run[i] and running_after and (not ok or "*" in assigned or not assigned.isdisjoint(needed)):
-            run[i] = True
-        if run[i]:
-            needed |= reads
-            running_after = True
-    return run
+    while True:
+        needed: set[str] = set()
+        running_after = False
+        for i in range(len(sources) - 1, -1, -1):
+            reads, assigned, ok = _names(sources[i])
+            if not run[i] and running_after and (not ok or "*" in assigned or not assigned.isdisjoint(needed)):
+                run[i] = True
+            if run[i]:
+                needed |= reads
+                running_after = True
+        # A function's body reads its globals when it is called: a cell after the definition
+        # and before a later running cell may assign them (a helper the student put below).
+        added = False
+        late: set[str] = set()
+        last = max((i for i, r in enumerate(run) if r), default=-1)
+        for i in range(last):
+            if run[i]:
+                late |= _late_reads(sources[i])
+            elif late:
+                _, assigned, ok = _names(sources[i])
+                if ok and not assigned.isdisjoint(late):
+                    run[i] = added = True
+        if not added:
+            return run
 
 
 def planned_cells(nb, also: Callable[[dict], bool] | None = None) -> list[int]:

@@ -10,7 +10,7 @@ import pytest
 
 from dlcourse.checks import as_data, type_signature
 from dlcourse.observe import decode, decode_type, encode
-from dlcourse.plan import _names, cells_to_run
+from dlcourse.plan import _late_reads, _names, cells_to_run
 from grader.course import CourseError, lesson_ids
 from grader.execute import CellRun
 from grader.judge import NOT_DONE, RAISED, REASONS, judge
@@ -97,7 +97,18 @@ def _fixpoint_plan(sources: list[str], required: list[bool]) -> list[bool]:
                     _, assigned, ok = parsed[j]
                     if not run[j] and (not ok or "*" in assigned or assigned & parsed[i][0]):
                         run[j] = changed = True
+                last = max(k for k, r in enumerate(run) if r)
+                for j in range(i + 1, last):
+                    _, assigned, ok = parsed[j]
+                    if not run[j] and ok and assigned & _late_reads(sources[i]):
+                        run[j] = changed = True
     return run
+
+
+def test_a_helper_below_the_function_that_calls_it_runs():
+    sources = ["import numpy as np", "def softmax(z):\n    return helper(z)", "def helper(z):\n    return z",
+               "training = 1", "assert softmax(1) == 1"]
+    assert cells_to_run(sources, [True, True, False, False, True]) == [True, True, True, False, True]
 
 
 def test_the_linear_plan_matches_the_fixpoint_on_random_notebooks():
