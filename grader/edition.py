@@ -39,6 +39,7 @@ STUDENT_PACKAGES = ("numpy", "torch", "pandas", "matplotlib", "openpyxl", "tqdm"
                     "nbformat", "nbclient")
 CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
 COPIED = ("LICENSE", "data/manifest.toml", "jupyter/labconfig/default_setting_overrides.json")
+# nbgrader's delimiters of reference answers and hidden tests: neither the edition nor the site carries one.
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # Folders of the course an edition must not be written into (it would copy itself, or mix with them).
 SOURCE_FOLDERS = ("lessons", "solutions", "dlcourse", "grader", "tests", "data", "jupyter", "workbooks")

@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import LESSONS, ROOT, CourseError, check_lesson, lesson_ids, source_notebooks
+from grader.edition import MARKERS, shared_sections
 from grader.lesson import is_answer_cell, is_test_cell
 
 FILES = Path(__file__).resolve().parent / "website_files"
@@ -34,9 +35,6 @@ TEMPLATE = "lesson"                       # an nbconvert template in FILES, exte
 MARKER = ".dlcourse-site"                 # marks a folder this module wrote, so a rebuild may replace it
 MATHJAX = "_static/mathjax"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
-SHARED = re.compile(r"^<!-- BEGIN shared: ([\w-]+) -->\n(.*?)\n<!-- END shared: \1 -->$", re.S | re.M)
-# What a page must never carry: nbgrader's delimiters of reference answers and hidden tests.
-SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 EXERCISE_TAG, TESTS_TAG = "dlcourse-exercise", "dlcourse-visible-tests"
 
 
@@ -140,11 +138,6 @@ def page_notebook(released: nbformat.NotebookNode, executed: nbformat.NotebookNo
     return nb
 
 
-def shared_sections(readme: str) -> dict[str, str]:
-    """``{name: markdown}`` of the README's sections between ``BEGIN shared`` / ``END shared`` markers."""
-    return dict(SHARED.findall(readme))
-
-
 def course_map(readme: str, lessons: list[Lesson]) -> str:
     """The README's course and course map as markdown for the site: each lesson's link goes to its
     page (a lesson not in ``lessons`` loses its link) and each spreadsheet named in its row becomes
@@ -186,7 +179,7 @@ def render(nb: nbformat.NotebookNode, site: dict) -> str:
     """HTML of one page: ``nb`` through the site's template, ``site`` its navigation (see :func:`build_site`)."""
     for cell in nb.cells:
         texts = [cell.source] + [str(o) for o in cell.get("outputs", [])]
-        if any(marker in text for marker in SECRET_MARKERS for text in texts):
+        if any(marker in text for marker in MARKERS for text in texts):
             raise CourseError(f"{site['title']}: a cell carries nbgrader's answer or hidden-test markers; "
                               "the site shows only what students receive")
     body, _ = _exporter().from_notebook_node(nb, resources={"site": site})

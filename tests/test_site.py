@@ -20,8 +20,9 @@ import pytest
 
 from grader.course import ROOT, CourseError, lesson_ids
 from grader.lesson import is_answer_cell, is_test_cell
+from grader.edition import shared_sections
 from grader.website import (EXERCISE_TAG, TESTS_TAG, build_site, course_map, page_notebook, released_lesson, render,
-                            shared_sections, with_answers, reference_answers)
+                            with_answers, reference_answers)
 from tests.support import notebooks as nbs
 from tests.support.browser import chromium_page
 from tests.support.secrets import leaks, page_text, secret_lines

@@ -174,11 +174,6 @@ def test_every_exercise_has_honest_answers_written_differently(lesson):
     assert len(with_helpers) >= 2, f"{lesson}: at least two honest answers put a helper in a cell of its own"
 
 
-@pytest.fixture(scope="module", params=LESSONS)
-def lesson_run(request):
-    return request.param, nbs.lesson_run(request.param)
-
-
 @pytest.mark.slow
 def test_honest_answers_keep_full_marks(lesson_run):
     lesson, run = lesson_run

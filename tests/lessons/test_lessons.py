@@ -18,11 +18,6 @@ from tests.support import notebooks as nbs
 LESSONS = lesson_ids()
 
 
-@pytest.fixture(scope="module", params=LESSONS)
-def lesson_run(request):
-    return request.param, nbs.lesson_run(request.param)
-
-
 @pytest.mark.slow
 def test_solution_notebook_runs_cleanly_and_passes_its_tests(lesson_run):
     lesson, run = lesson_run

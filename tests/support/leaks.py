@@ -12,13 +12,13 @@ import base64
 import csv
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
 from tests.support import notebooks as nbs
+from tests.support.secrets import page_text
 
 MIN_LINE = 16
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -41,10 +41,13 @@ def _regions(source: str, begin: str, end: str) -> list[str]:
 
 
 def secret_lines(lesson: str) -> dict[str, str]:
-    """``{normalized line: "hidden test" | "reference answer"}`` for every secret line of ``lesson``."""
+    """``{normalized line: "hidden test" | "reference answer"}`` for every secret line of ``lesson``
+    (hidden tests also as the grader rewrites them for the student's kernel)."""
     from grader.rewrite import rewrite_test_cell
 
-    public = {_normal(line) for cell in nbs.read(nbs.release_path(lesson)).cells for line in cell.source.splitlines()}
+    # a line the released lesson shows, whole or inside a longer line, is no secret
+    public = "\n".join(_normal(line) for cell in nbs.read(nbs.release_path(lesson)).cells
+                        for line in cell.source.splitlines())
     found: dict[str, str] = {}
     for cell in nbs.read(nbs.solution_path(lesson)).cells:
         for kind, begin, end in (("hidden test", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
@@ -101,36 +104,6 @@ def numbers_matching(text: str, values: np.ndarray, min_digits: int = 7) -> list
         if i < len(values) and values[i] <= t + half:
             found.append(token)
     return found
-
-
-class _Text(HTMLParser):
-    """The text a browser shows of a page (no style or script contents)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("style", "script"):
-            self._skip += 1
-        for _, value in attrs:
-            if value:
-                self.parts.append(value)
-
-    def handle_endtag(self, tag):
-        if tag in ("style", "script"):
-            self._skip = max(0, self._skip - 1)
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
-def page_text(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    return "\n".join(parser.parts)
 
 
 @dataclass

@@ -69,7 +69,9 @@ def secret_lines(lessons: list[str] | None = None, extra: dict[str, str] | None 
 
 
 class _PageText(HTMLParser):
-    """The text a browser shows of a page, a line break at every block, without style or script."""
+    """The text a browser shows of a page, a line break at every block, without style or script;
+    then every attribute's value, a line each (kept apart, so that a highlighted line of code
+    still reads as one line)."""
 
     BLOCKS = {"p", "div", "pre", "li", "tr", "td", "th", "br", "h1", "h2", "h3", "h4", "h5", "h6",
               "table", "ul", "ol", "blockquote", "section", "header", "footer", "main", "aside", "nav"}
@@ -77,6 +79,7 @@ class _PageText(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.attributes: list[str] = []
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
@@ -84,7 +87,7 @@ class _PageText(HTMLParser):
             self._skip += 1
         if tag in self.BLOCKS:
             self.parts.append("\n")
-        self.parts.extend(f"\n{value}\n" for name, value in attrs if value and name in ("title", "alt"))
+        self.attributes.extend(value for _, value in attrs if value)
 
     def handle_endtag(self, tag):
         if tag in ("style", "script"):
@@ -98,11 +101,12 @@ class _PageText(HTMLParser):
 
 
 def page_text(html: str) -> str:
-    """What a browser shows of ``html`` (text only), with a line break at every block."""
+    """What a browser shows of ``html`` (text only), with a line break at every block, followed
+    by the values of its elements' attributes (titles, links, data), one per line."""
     parser = _PageText()
     parser.feed(html)
     parser.close()
-    return "".join(parser.parts)
+    return "".join(parser.parts) + "\n" + "\n".join(parser.attributes)
 
 
 def _strings(value) -> list[str]:
