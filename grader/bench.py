@@ -461,7 +461,8 @@ def main(argv: list[str] | None = None) -> None:
           f"making and removing a sandbox: {sandbox_setup_seconds():.3f} s")
     print(f"first batch in a new output folder (includes the reference run): {first_batch:.1f} s")
     print(f"the notebook's own execution time (whole notebook, kernel start included): {own:.2f} s; "
-          f"this grader with 1 worker spends {one - own:+.2f} s more per notebook")
+          f"this grader with 1 worker takes {abs(one - own):.2f} s {'more' if one > own else 'less'} per notebook "
+          "(it runs only the cells grading needs)")
     if cells:
         graded = sum(cells) / len(cells)
         print(f"cells grading runs, per notebook: {graded:.2f} s; grading overhead beyond them "
