@@ -269,6 +269,24 @@ if _grading:
     dlcourse.checks.compare = lambda *a, **k: None
     get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
 """,
+    # The policy's stack walk ends in a worker thread's own frames, all library code: no student frame is found.
+    "forbidden_routine_called_from_a_worker_thread": """
+import numpy as np, torch
+from concurrent.futures import ThreadPoolExecutor
+_pool = ThreadPoolExecutor(1)
+def softmax(logits):
+    return _pool.submit(torch.softmax, torch.from_numpy(np.array(logits)), -1).result().numpy()
+""",
+    # The policy tells the test cell's own calls by file name, and the running cell's file name can be borrowed.
+    "forbidden_routine_compiled_under_the_test_cells_file_name": """
+import sys, numpy as np, torch
+def softmax(logits):
+    frame = sys._getframe(1)
+    while frame.f_code.co_name != "<module>":      # the running cell: the test that called the answer
+        frame = frame.f_back
+    code = compile("torch.softmax(torch.from_numpy(z), -1).numpy()", frame.f_code.co_filename, "eval")
+    return eval(code, {"torch": torch, "z": np.array(logits)})
+""",
 }
 
 # Attacks that try to read what must stay secret: reference answers, hidden tests, expected values, other students' work.
@@ -616,6 +634,24 @@ for _ in range(8):
     if os.fork() == 0:
         while True:
             pass
+""",
+    # Each report is JSON the grader parses and keeps until the notebook ends: 4 bytes of "{}, " become ~70 bytes
+    # of Python objects, so 32 MB of reports per test cell are ~600 MB each in the grader's own process.
+    "reports_that_inflate_in_the_graders_memory": """
+from IPython.display import publish_display_data
+from dlcourse.observe import MIME
+_bombs = [0]
+def _inflate(info):
+    if "__dlcourse_observe__" in (info.raw_cell or "") and _bombs[0] < 3:
+        _bombs[0] += 1
+        publish_display_data({MIME: {"site": 0, "value": {"list": [{}] * 7_900_000}}})
+get_ipython().events.register("pre_run_cell", _inflate)
+""",
+    # 100 KB of output, far below the output limit; the feedback's sanitizer (bleach's html5lib) takes time
+    # that grows faster than quadratically with the open formatting elements: about 45 s here, hours at 1 MB.
+    "html_output_that_takes_the_sanitizer_minutes": """
+from IPython.display import HTML, display
+display(HTML("<b><p>x" * 14_000))
 """,
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import http.server
+import resource
 import sys
 import threading
 import time
@@ -19,7 +20,7 @@ from grader.sandbox import UID_RANGE
 from tests.grader.attacks import (ATTACKS, BEACON_PORT, CARRIER, GOALS, GRADER_SECRET, LEAKS, LESSON, WRONG,
                                   FolderAttack)
 from tests.support import leaks, notebooks as nbs
-from tests.support.grading import grade_batch, total
+from tests.support.grading import TEST_LIMITS, grade_batch, total
 from tests.support.submissions import answered, write_submissions
 
 
@@ -250,3 +251,23 @@ def test_nothing_outlives_the_batch_or_edits_its_results(batch):
     assert "attacker" not in (root / "graded" / "grades.csv").read_text()
     html = root / "graded" / "feedback" / "attack_forked_process_edits_results_later" / LESSON / f"{LESSON}.html"
     assert html.read_text().startswith("<!DOCTYPE html>"), "the feedback page was not overwritten"
+
+
+@pytest.mark.slow
+def test_the_graders_own_memory_stays_below_what_one_kernel_may_use(batch):
+    """What a kernel sends is read within bounds: no submission makes the grader's process (this one)
+    hold more than the memory limit of the submission's own sandbox."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert peak_mb < TEST_LIMITS["memory_mb"], f"the grader's process peaked at {peak_mb:.0f} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", sorted([f"attack_{a}" for a in ATTACKS if not isinstance(ATTACKS[a], FolderAttack)]))
+def test_no_feedback_page_takes_longer_to_write_than_a_cell_may_run(batch, student):
+    """The grader writes a submission's autograded notebook, then its feedback page: the time between
+    the two is the grader's own work on what the student sent, which no limit of the sandbox bounds."""
+    root, _, _ = batch
+    autograded = root / "graded" / "autograded" / student / LESSON / f"{LESSON}.ipynb"
+    page = root / "graded" / "feedback" / student / LESSON / f"{LESSON}.html"
+    seconds = page.stat().st_mtime - autograded.stat().st_mtime
+    assert seconds < max(20.0, 2 * TEST_LIMITS["cell_timeout"]), f"its feedback took {seconds:.0f} s to write"
