@@ -697,6 +697,12 @@ for csv in _find("grades.csv"):
 import os
 get_ipython().events.register("pre_run_cell", lambda info: os._exit(0) if "observe" in info.raw_cell or "expect_" in info.raw_cell else None)
 """,
+    # decode() promises ValueError for anything malformed; a shape beyond int64 makes np.prod raise OverflowError,
+    # which escapes the judge: no feedback page, no autograded notebook, rows that blame the grader.
+    "report_whose_shape_overflows_the_judge": """
+import dlcourse.observe
+dlcourse.observe.encode = lambda value: {"ndarray": {"dtype": "float64", "shape": [2 ** 64], "b64": ""}}
+""",
     "sys_exit_before_every_test": """
 import sys
 def _leave(info):
