@@ -13,6 +13,7 @@ the format is written down once.
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ MIME = "application/vnd.dlcourse.observation+json"
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
           "float16", "float32", "float64", "complex64", "complex128"}
 MAX_DEPTH = 8
+MAX_NDIM = 32      # numpy's own limit is 64; no lesson reports more than 4 dimensions
 
 
 def encode(value: Any) -> Any:
@@ -74,11 +76,12 @@ def decode(payload: Any, _depth: int = 0) -> Any:
         if not isinstance(body, dict) or body.get("dtype") not in DTYPES:
             raise ValueError("observation has an unknown dtype")
         shape = body.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        if not isinstance(shape, list) or len(shape) > MAX_NDIM \
+                or not all(isinstance(n, int) and n >= 0 for n in shape):
             raise ValueError("observation has a malformed shape")
         raw = base64.b64decode(str(body.get("b64", "")), validate=True)
         dtype = np.dtype(body["dtype"]).newbyteorder("<")
-        if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        if len(raw) != math.prod(shape) * dtype.itemsize:   # Python ints: a shape beyond int64 cannot overflow
             raise ValueError("observation size does not match its shape")
         return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)
     if kind == "list" and isinstance(body, list):

@@ -12,7 +12,9 @@ records its name, and ``close`` reports the names as an observation (``{"site": 
 
 "From the student's code" is decided by walking up the Python stack from the guard: the first
 frame that is neither library code (a file of the Python installation or of ``dlcourse``) nor
-the test cell's own code says who called it. So an alias (``sm = torch.softmax``), ``getattr``
+the test cell's own code (its code objects, not its file name, which student code can borrow)
+says who called it; a stack with no such frame (a thread the student started) is the student's.
+So an alias (``sm = torch.softmax``), ``getattr``
 with a computed name, a tensor method, a library function that calls the routine on the
 student's behalf, or an import inside the answer are all seen; the test cell's own use of the
 routine (to build its inputs) is not. README.md says what this cannot catch.
@@ -24,7 +26,7 @@ import importlib
 import inspect
 import os
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 POLICY_SITE = "policy"
 # The names under which a checking kernel (the grader's, the student's validator's) knows the
@@ -35,7 +37,7 @@ _LIBRARY = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys
                  {os.path.join(os.path.dirname(os.path.abspath(__file__)), "")})
 
 _installed: dict[str, Any] = {}          # dotted name -> original
-_window: dict[str, Any] = {"names": frozenset(), "test_file": None}
+_window: dict[str, Any] = {"names": frozenset(), "test_code": frozenset()}
 _calls: list[str] = []
 
 
@@ -62,15 +64,23 @@ def _is_library(filename: str) -> bool:
 
 
 def _called_by_student(frame) -> bool:
-    """Whether the nearest frame that is not library code is outside the running test cell."""
+    """Whether the nearest frame that is not library code is outside the running test cell (or
+    there is none: the call came from a thread or callback of the student's, not from the test)."""
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if filename == _window["test_file"]:
+        if frame.f_code in _window["test_code"]:
             return False
-        if not _is_library(filename):
+        if not _is_library(frame.f_code.co_filename):
             return True
         frame = frame.f_back
-    return False
+    return True
+
+
+def _code_objects(code) -> Iterator[Any]:
+    """``code`` and every code object defined in it (functions, lambdas, comprehensions, classes)."""
+    yield code
+    for constant in code.co_consts:
+        if inspect.iscode(constant):
+            yield from _code_objects(constant)
 
 
 def _guarded(name: str, original: Any) -> Any:
@@ -128,14 +138,14 @@ def install(names: Iterable[str]) -> None:
 def open_window(names: Iterable[str]) -> None:
     """Start recording calls of ``names`` made by the student's code; the caller is the test cell."""
     _window["names"] = frozenset(names)
-    _window["test_file"] = sys._getframe(1).f_code.co_filename
+    _window["test_code"] = frozenset(_code_objects(sys._getframe(1).f_code))
     _calls.clear()
 
 
 def close_window() -> list[str]:
     """Stop recording; the names called (each once, in order of first call)."""
     called = list(dict.fromkeys(_calls))
-    _window["names"], _window["test_file"] = frozenset(), None
+    _window["names"], _window["test_code"] = frozenset(), frozenset()
     _calls.clear()
     return called
 
@@ -179,13 +189,14 @@ def guard_test_cell(source: str, names: Iterable[str], opener: str = OPEN, repor
             function that closes the window and reports it (:func:`kernel_setup` binds the defaults).
 
     Returns:
-        ``opener(names)`` then the cell in a ``try`` whose ``finally`` calls ``reporter()``.
+        One ``try`` statement (one code object, which :func:`open_window` takes for the test
+        cell's own: IPython compiles each top-level statement apart) that calls ``opener(names)``
+        then runs the cell, and whose ``finally`` calls ``reporter()``.
     """
     import ast
 
     tree = ast.parse(source)
     call = lambda function, *args: ast.Expr(ast.Call(ast.Name(function, ast.Load()), list(args), []))  # noqa: E731
     names_node = ast.Tuple([ast.Constant(n) for n in sorted(names)], ast.Load())
-    body = tree.body or [ast.Pass()]
-    tree.body = [call(opener, names_node), ast.Try(body=body, handlers=[], orelse=[], finalbody=[call(reporter)])]
+    tree.body = [ast.Try(body=[call(opener, names_node), *tree.body], handlers=[], orelse=[], finalbody=[call(reporter)])]
     return ast.unparse(ast.fix_missing_locations(tree))

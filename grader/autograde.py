@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+import json
 import os
 import sqlite3
 import stat
@@ -44,6 +45,10 @@ from grader.submission import Prepared, Submission, Ungradable, prepare
 
 TITLES = {"failed": "Failed", "timeout": "Timeout", "error": "Error", "tampered": "Tampered",
           "forbidden": "Forbidden"}
+# What a test cell's reports may take together, against the reference's: the grader keeps them
+# parsed until the notebook ends, and parsed JSON can take 20 times its bytes.
+REPORT_BYTES_FACTOR = 4
+REPORT_BYTES_FLOOR = 65_536
 PAGE_WITHHELD = ("The full page is not shown: it would have quoted a hidden test or an expected value. "
                  "Your results are below.")
 
@@ -254,6 +259,15 @@ class _Batch:
         cells = prepared.job.notebook["cells"]
         return {i: len(reference.get(nbgrader_meta(cells[i]).get("grade_id"), ())) for i in prepared.job.test_cells}
 
+    def report_bytes(self, prepared: Prepared) -> dict[int, int]:
+        """``{test cell index: bytes its reports may take}``: :data:`REPORT_BYTES_FACTOR` times the
+        reference's, and at least :data:`REPORT_BYTES_FLOOR` (a right answer may report in a wider dtype)."""
+        reference = self.references[prepared.notebook.name]
+        cells = prepared.job.notebook["cells"]
+        return {i: REPORT_BYTES_FLOOR + REPORT_BYTES_FACTOR * sum(
+                    len(json.dumps(r)) for r in reference.get(nbgrader_meta(cells[i]).get("grade_id"), ()))
+                for i in prepared.job.test_cells}
+
     def rows_for_failure(self, student: str, notebook: LessonNotebook, error: BaseException, stage: str) -> list[Row]:
         """Rows for a submission the grader itself failed on (never the student's doing)."""
         message = f"the grader failed while {stage} this submission ({_problem(error)}); run autograde again"
@@ -437,6 +451,7 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
         if late_note:
             prepared.notes.append(late_note)
         prepared.job.max_reports = batch.report_counts(prepared)
+        prepared.job.max_report_bytes = batch.report_bytes(prepared)
         pending[prepared.job.key] = (prepared, digest)
         runner.submit(prepared.job)     # runs while the next submissions are prepared
 

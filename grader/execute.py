@@ -31,7 +31,7 @@ from grader.rewrite import setup_source
 from grader.sandbox import Confinement, Limits, Sandbox, confined
 
 INTERRUPT_GRACE = 3.0       # seconds a kernel gets to stop after an interrupt
-MAX_OBSERVATION_BYTES = 32_000_000      # a test cell's reports together
+MAX_OBSERVATION_BYTES = 32_000_000      # a test cell's reports together, whose reference size is unknown
 MAX_ERROR_BYTES = 1_000_000             # an exception's message and traceback
 MAX_REPORTS = 1_000         # reports of a test cell whose reference count is unknown (the reference's own run)
 NOTEBOOK_OUTPUT_FACTOR = 8  # a notebook keeps at most this many cells' worth of output
@@ -63,6 +63,8 @@ class ExecutionJob:
     limits: Limits = field(default_factory=lambda: Sandbox().limits())
     setup: str = field(default_factory=setup_source)   # run first in every kernel (grader.rewrite)
     max_reports: dict[int, int] = field(default_factory=dict)   # test cell index -> the reference's report count
+    # test cell index -> bytes its reports may take together (grader.autograde.REPORT_BYTES_FACTOR)
+    max_report_bytes: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,10 +168,12 @@ class _OutputCollector:
     be kept. :meth:`dropped` hears of what was skipped, :meth:`message` of what was read.
     """
 
-    def __init__(self, run: CellRun, is_test: bool, limits: Limits, max_reports: int | None):
+    def __init__(self, run: CellRun, is_test: bool, limits: Limits, max_reports: int | None,
+                 max_report_bytes: int | None = None):
         self.run, self.is_test = run, is_test
         self.limit, self.max_outputs = limits.max_output_bytes, limits.max_outputs
         self.max_reports = MAX_REPORTS if max_reports is None else max_reports
+        self.max_report_bytes = MAX_OBSERVATION_BYTES if max_report_bytes is None else max_report_bytes
         self.msg_id = None
         self.kept = 0
         self.dropped_bytes = 0
@@ -190,7 +194,7 @@ class _OutputCollector:
         if kind == "error":
             return size <= MAX_ERROR_BYTES
         if kind in DISPLAY and self._reporting():
-            return size <= max(self._room(), MAX_OBSERVATION_BYTES - self.observation_bytes)
+            return size <= max(self._room(), self.max_report_bytes - self.observation_bytes)
         return kind in OUTPUTS + DISPLAY and size <= self._room()
 
     def dropped(self, kind: str, size: int) -> None:
@@ -226,7 +230,7 @@ class _OutputCollector:
                 self.run.foreign_observations += 1
             elif len(self.run.observations) >= self.max_reports:
                 self.run.extra_reports += 1
-            elif self.observation_bytes + size > MAX_OBSERVATION_BYTES:
+            elif self.observation_bytes + size > self.max_report_bytes:
                 self.run.observations.append({"error": "the result was too large to report"})
             else:
                 self.observation_bytes += size
@@ -256,8 +260,8 @@ class _OutputCollector:
 
 
 async def _execute_cell(kernel: _Kernel, source: str, run: CellRun, is_test: bool, timeout: float,
-                        max_reports: int | None = None) -> None:
-    collector = _OutputCollector(run, is_test, kernel.limits, max_reports)
+                        max_reports: int | None = None, max_report_bytes: int | None = None) -> None:
+    collector = _OutputCollector(run, is_test, kernel.limits, max_reports, max_report_bytes)
     started = time.monotonic()
     collector.msg_id = kernel.execute(source)
     kernel.channel.wants = collector.wants
@@ -355,7 +359,8 @@ async def _run(job: ExecutionJob, confinement: Confinement) -> ExecutionResult:
                     run.status, run.error = "died", "the kernel could not be (re)started to run this cell"
                     continue
             is_test = index in job.test_cells
-            await _execute_cell(kernel, cells[index]["source"], run, is_test, time_left(), job.max_reports.get(index))
+            await _execute_cell(kernel, cells[index]["source"], run, is_test, time_left(), job.max_reports.get(index),
+                                job.max_report_bytes.get(index))
             if output_budget <= 0:
                 run.outputs = []
             output_budget -= sum(len(json.dumps(o)) for o in run.outputs)

@@ -23,7 +23,7 @@ from jinja2 import pass_context
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-from grader.pages import CSP_META, safe_html, with_csp
+from grader.pages import CSP_META, markup_budget, safe_html, with_csp
 from grader.results import STATUSES, Row
 
 PROBLEM_PAGE = """<!DOCTYPE html>
@@ -143,7 +143,8 @@ class FeedbackWriter:
         """
         nb = nbformat.from_dict(graded)
         nb.cells.insert(0, summary_cell(rows, withheld))
-        body, _ = self.exporter.from_notebook_node(nb, resources={**resources, "nbgrader": dict(resources["nbgrader"])})
+        with markup_budget():
+            body, _ = self.exporter.from_notebook_node(nb, resources={**resources, "nbgrader": dict(resources["nbgrader"])})
         return with_csp(body)
 
     def write(self, graded: nbformat.NotebookNode, rows: list[Row], resources: dict, path: Path,

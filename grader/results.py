@@ -125,7 +125,8 @@ class ResultStore:
         complete file or the previous one."""
         partial = path.with_name(f".{path.name}.part")
         try:
-            with open(partial, "w", newline="", encoding="utf-8") as f:
+            # a student's folder name need not be UTF-8: escaped, never a reason to lose the class's file
+            with open(partial, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
                 writer = csv.writer(f)
                 writer.writerow(COLUMNS)
                 writer.writerows([csv_safe(v) for v in astuple(r)] for r in self.rows(None, unrecorded))

@@ -29,6 +29,14 @@ ROUTES = {
     "exec_defined": "exec('def answer(z):\\n    return torch.softmax(z, -1)')",
     "helper_cell": "def _helper(z):\n    return z.softmax(-1)\ndef answer(z):\n    return _helper(z)",
     "numpy_route": "def answer(z):\n    np.geomspace(1, 2, 3)\n    return torch.exp(z) / torch.exp(z).sum(-1, keepdim=True)",
+    # a worker thread's stack holds library frames only
+    "worker_thread": "from concurrent.futures import ThreadPoolExecutor\n_pool = ThreadPoolExecutor(1)\n"
+                     "def answer(z):\n    return _pool.submit(torch.softmax, z, -1).result()",
+    # code compiled under the running test cell's file name is still not the test cell's code
+    "compiled_under_the_test_cells_file_name":
+        "import sys\ndef answer(z):\n    frame = sys._getframe(1)\n"
+        "    while frame.f_code.co_name != '<module>':\n        frame = frame.f_back\n"
+        "    return eval(compile('torch.softmax(z, -1)', frame.f_code.co_filename, 'eval'), {'torch': torch, 'z': z})",
 }
 TEST = ("z = torch.randn(3, 4, dtype=torch.float64)\n"
         "inputs = torch.softmax(z, -1)   # the test's own use of the routine is not the student's\n"

@@ -122,6 +122,8 @@ def _allowed_hidden_messages(reference_path) -> dict[str, set[str]]:
             messages.add(f"the test cell reported {i} of its {total_checks} checks and raised nothing: "
                          "the grader's check was replaced or bypassed")
         messages |= {f"after its checks, the test cell {r}" for r in reasons}
+        messages |= {f"the answer calls {name}, which this exercise must not use (see its 'Not allowed' line)"
+                     for name in test.forbidden}      # names the lesson shows
         messages.add(f"the test cell reported more checks than its {total_checks}")
         messages.add("the test cell's policy report is missing or malformed: "
                      "the grader's check was replaced or bypassed")

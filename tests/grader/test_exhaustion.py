@@ -36,10 +36,10 @@ HAS_CGROUPS = machine_cgroup_layout() is not None
 needs_cgroups = pytest.mark.skipif(not HAS_CGROUPS, reason="this machine cannot make control groups")
 
 
-def _job(sources, limits, tests=(), max_reports=None):
+def _job(sources, limits, tests=(), max_reports=None, max_report_bytes=None):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     return ExecutionJob("exhaustion", json.loads(json.dumps(nb)), list(range(len(sources))), list(tests),
-                        limits=limits, max_reports=max_reports or {})
+                        limits=limits, max_reports=max_reports or {}, max_report_bytes=max_report_bytes or {})
 
 
 def _printed(cell) -> str:
@@ -456,6 +456,18 @@ def test_a_test_cell_keeps_no_more_reports_than_the_reference_sent():
                  *({"site": i, "name": None, "value": encode(1.0), "type": type_signature(1.0)} for i in (0, 1))]
     verdict = judge(test, reference, cell)
     assert (verdict.score, verdict.status) == (0.0, "tampered") and verdict.message == "the test cell reported more checks than its 2"
+
+
+def test_a_test_cells_reports_are_bounded_in_bytes_by_the_references():
+    # 4 bytes of "{}, " parse into ~70 bytes of Python objects the grader keeps until the notebook ends
+    inflate = ("from IPython.display import publish_display_data\nfrom dlcourse.observe import MIME, observe\n"
+               "observe(0, [1.0] * 10)\n"
+               "publish_display_data({MIME: {'site': 1, 'value': {'list': [{}] * 500_000}}})\nobserve(2, 1.0)")
+    cell = run_job(_job([inflate], short_limits(cell_timeout=60), tests=[0], max_reports={0: 3},
+                        max_report_bytes={0: 100_000})).cells[0]
+    assert cell.status == "ok" and len(cell.observations) == 3
+    assert cell.observations[0]["site"] == 0 and cell.observations[2]["site"] == 2
+    assert cell.observations[1] == {"error": "the result was too large to report"}
 
 
 def test_a_cells_outputs_are_bounded_in_number():

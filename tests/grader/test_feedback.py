@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from grader.course import nbgrader_config
+from grader.course import ROOT, lesson_ids, nbgrader_config
 from grader.feedback import FeedbackWriter, write_problem_feedback
-from grader.pages import CSP, safe_html, with_csp
+from grader.pages import CSP, MAX_PAGE_TAGS, MAX_TAGS, markup_budget, safe_html, with_csp
 from grader.results import Row
 from tests.support.submissions import answered
 
@@ -112,6 +112,26 @@ def test_student_html_is_cleaned_but_keeps_its_content():
     assert "data:image/png;base64," in cleaned, "embedded images stay"
     assert with_csp("<html><head><title>t</title></head></html>").startswith(
         f'<html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">')
+
+
+def test_markup_beyond_what_a_page_renders_is_shown_as_text():
+    # nested formatting elements take bleach's parser time that grows faster than the markup
+    nested = safe_html("<b><p>x" * 14_000 + "<script>alert(1)</script>")
+    assert "<b>" not in nested and "<script" not in nested and "28,002 tags of HTML shown as text" in nested
+    fragment = "<b><p>x" * (MAX_TAGS // 2)
+    with markup_budget():
+        shown = [safe_html(fragment) for _ in range(MAX_PAGE_TAGS // MAX_TAGS + 1)]
+    assert all(s.startswith("<b>") for s in shown[:-1]) and "shown as text" in shown[-1], "the page's budget"
+    assert safe_html(fragment).startswith("<b>"), "outside a page, only the piece's own limit"
+
+
+def test_a_lessons_own_prose_is_well_inside_the_markup_limits():
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    for lesson in lesson_ids():
+        nb = nbformat.read(ROOT / "lessons" / lesson / f"{lesson}.ipynb", as_version=4)
+        tags = [markdown2html_mistune(c.source).count("<") for c in nb.cells if c.cell_type == "markdown"]
+        assert max(tags) < MAX_TAGS / 2 and sum(tags) < MAX_PAGE_TAGS / 2, (lesson, max(tags), sum(tags))
 
 
 def test_the_problem_page_carries_the_policy_and_escapes(tmp_path):

@@ -63,6 +63,9 @@ def test_wire_format_round_trips(value):
     {"ndarray": {"dtype": "float64", "shape": [2], "b64": "AAAA"}},
     {"ndarray": {"dtype": "float64", "shape": [-1], "b64": ""}},
     {"pickle": "gASV"}, {"list": [1, 2]}, 42, {"a": 1, "b": 2},
+    {"ndarray": {"dtype": "float64", "shape": [2 ** 64], "b64": ""}},      # beyond int64
+    {"ndarray": {"dtype": "float64", "shape": [0, 2 ** 63], "b64": ""}},
+    {"ndarray": {"dtype": "float64", "shape": [1] * 33, "b64": "AAAAAAAAAAA="}},
 ])
 def test_malformed_reports_are_refused(payload):
     with pytest.raises(ValueError):
