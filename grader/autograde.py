@@ -253,20 +253,15 @@ class _Batch:
             return _unwritten(rows, error)
         return rows
 
-    def report_counts(self, prepared: Prepared) -> dict[int, int]:
-        """``{test cell index: reports the reference sent for it}``: a cell sending more is tampering."""
+    def report_limits(self, prepared: Prepared) -> tuple[dict[int, int], dict[int, int]]:
+        """Per test cell index: the reports the reference sent (a cell sending more is tampering),
+        and the bytes they may take: :data:`REPORT_BYTES_FACTOR` times the reference's, and at
+        least :data:`REPORT_BYTES_FLOOR` (a right answer may report in a wider dtype)."""
         reference = self.references[prepared.notebook.name]
         cells = prepared.job.notebook["cells"]
-        return {i: len(reference.get(nbgrader_meta(cells[i]).get("grade_id"), ())) for i in prepared.job.test_cells}
-
-    def report_bytes(self, prepared: Prepared) -> dict[int, int]:
-        """``{test cell index: bytes its reports may take}``: :data:`REPORT_BYTES_FACTOR` times the
-        reference's, and at least :data:`REPORT_BYTES_FLOOR` (a right answer may report in a wider dtype)."""
-        reference = self.references[prepared.notebook.name]
-        cells = prepared.job.notebook["cells"]
-        return {i: REPORT_BYTES_FLOOR + REPORT_BYTES_FACTOR * sum(
-                    len(json.dumps(r)) for r in reference.get(nbgrader_meta(cells[i]).get("grade_id"), ()))
-                for i in prepared.job.test_cells}
+        sent = {i: reference.get(nbgrader_meta(cells[i]).get("grade_id"), []) for i in prepared.job.test_cells}
+        return ({i: len(reports) for i, reports in sent.items()},
+                {i: REPORT_BYTES_FLOOR + REPORT_BYTES_FACTOR * len(json.dumps(reports)) for i, reports in sent.items()})
 
     def rows_for_failure(self, student: str, notebook: LessonNotebook, error: BaseException, stage: str) -> list[Row]:
         """Rows for a submission the grader itself failed on (never the student's doing)."""
@@ -450,8 +445,7 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
             return
         if late_note:
             prepared.notes.append(late_note)
-        prepared.job.max_reports = batch.report_counts(prepared)
-        prepared.job.max_report_bytes = batch.report_bytes(prepared)
+        prepared.job.max_reports, prepared.job.max_report_bytes = batch.report_limits(prepared)
         pending[prepared.job.key] = (prepared, digest)
         runner.submit(prepared.job)     # runs while the next submissions are prepared
 
