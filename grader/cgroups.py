@@ -155,10 +155,14 @@ class ControlGroup:
             else:
                 _write(folder / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
 
+    def procs_files(self) -> list[Path]:
+        """The files a process writes its pid into to join this group (one per hierarchy)."""
+        return [folder / "cgroup.procs" for folder in self.folders.values()]
+
     def join_argv(self) -> list[str]:
         """A command prefix that moves itself into this group, then runs the rest (as root)."""
         script = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
-        procs = [str(folder / "cgroup.procs") for folder in self.folders.values()]
+        procs = [str(path) for path in self.procs_files()]
         return ["/bin/sh", "-c", script, "join-cgroup", str(len(procs)), *procs]
 
     def pids(self) -> list[int]:

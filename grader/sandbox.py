@@ -33,21 +33,24 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import json
 import logging
 import os
 import shutil
+import select
 import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from traitlets import Float, Integer
+from traitlets import Bool, Float, Integer
 from traitlets.config import Configurable
 
 from grader.cgroups import ControlGroup, machine_cgroup_layout, mounts
@@ -65,6 +68,8 @@ FALLBACK_ENV = "DLCOURSE_SANDBOX_FALLBACK"
 HOME_IN = Path("/home/student")
 WORK_IN = HOME_IN / "work"
 RUN_IN = Path("/run/kernel")
+KERNEL_ARGS = ("--HistoryManager.enabled=False",)     # ipykernel's options
+HOLDER_TIMEOUT = 30.0       # seconds bubblewrap may take to set a sandbox up
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,7 @@ class Limits:
     max_outputs: int = 200      # outputs kept per cell
     threads: int = 1            # OpenMP / torch threads per kernel
     sandbox: bool = True        # False with --no-sandbox: unconfined (recorded beside every grade)
+    preimported: bool = True    # sandboxed kernels forked from a zygote (grader.zygote), else a fresh python
 
 
 class Sandbox(Configurable):
@@ -102,6 +108,9 @@ class Sandbox(Configurable):
     cpu_weight = Integer(100, help="CPU weight of a submission's processes together (1-10000; 100 is "
                                    "the same share as any other control group).").tag(config=True)
     max_outputs = Integer(200, help="Outputs kept per cell; the rest are dropped.").tag(config=True)
+    preimported = Bool(True, help="Fork sandboxed kernels from a process that has imported numpy, torch, "
+                                  "matplotlib and ipykernel (grader.zygote) instead of starting Python in "
+                                  "each sandbox.").tag(config=True)
 
     def limits(self, *, sandbox: bool = True, threads: int = 1, **overrides) -> Limits:
         """The configured limits, with ``overrides`` (None values ignored) applied."""
@@ -505,17 +514,23 @@ def bwrap_argv(folder: SandboxFolder, limits: Limits, seccomp_fd: int) -> list[s
     return argv + ["--chdir", str(WORK_IN)]
 
 
+def kernel_rlimits(limits: Limits, cgroup: ControlGroup | None) -> dict[str, int]:
+    """The kernel's rlimits by ``prlimit``'s names: file size, processes, no core files and, without a
+    control group (which bounds memory), the address space, roughly."""
+    rlimits = {"fsize": limits.file_size_mb << 20, "nproc": limits.max_processes, "core": 0}
+    if cgroup is None:
+        rlimits["as"] = limits.memory_mb * 2 << 20
+    return rlimits
+
+
 def kernel_argv(folder: SandboxFolder, limits: Limits, cgroup: ControlGroup | None, fd: int,
                 seccomp_fd: int | None) -> list[str]:
     """The whole command that starts the kernel: join the control group, enter bubblewrap, drop
     to the sandbox's uid, set the rlimits and run :mod:`dlcourse.relay` on the descriptor ``fd``."""
-    rlimits = ["prlimit", f"--fsize={limits.file_size_mb << 20}", f"--nproc={limits.max_processes}", "--core=0"]
-    if cgroup is None:      # the control group bounds memory; without it, address space does, roughly
-        rlimits.append(f"--as={limits.memory_mb * 2 << 20}")
-    rlimits.append("--")
+    rlimits = ["prlimit", *[f"--{name}={value}" for name, value in kernel_rlimits(limits, cgroup).items()], "--"]
     run = RUN_IN if limits.sandbox else folder.run
     kernel = [str(Path(sys.prefix) / "bin" / "python"), "-P", "-m", "dlcourse.relay", "--fd", str(fd),
-              "--dir", str(run), "--", "--HistoryManager.enabled=False"]
+              "--dir", str(run), "--", *KERNEL_ARGS]
     if limits.sandbox:
         uid = folder.uid
         argv = [*bwrap_argv(folder, limits, seccomp_fd), "--", "setpriv", f"--reuid={uid}", f"--regid={uid}",
@@ -523,6 +538,43 @@ def kernel_argv(folder: SandboxFolder, limits: Limits, cgroup: ControlGroup | No
     else:
         argv = [*rlimits, *kernel]
     return (cgroup.join_argv() if cgroup else []) + argv
+
+
+def _read_until_closed(fd: int, timeout: float, enough: int = 1 << 16) -> bytes:
+    """What arrives on the pipe ``fd`` until its writers close it, ``enough`` bytes came, or ``timeout``."""
+    data, deadline = b"", time.monotonic() + timeout
+    while len(data) < enough:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(fd, enough - len(data)) if ready else b""
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+_zygotes: dict[int, object] = {}
+_zygotes_lock = threading.Lock()
+
+
+def zygote_for(limits: Limits):
+    """The running zygote for ``limits.threads`` (started on first use, restarted if it died), or
+    None (said once) where none can start: kernels then start as fresh processes."""
+    from grader.zygote import Zygote, ZygoteError
+
+    with _zygotes_lock:
+        zygote = _zygotes.get(limits.threads)
+        if zygote is not None and zygote.alive():
+            return zygote
+        home = Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
+        env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(home / ".matplotlib")}
+        try:
+            zygote = Zygote(env, str(home))
+        except (OSError, ZygoteError) as error:
+            _say_once("zygote", f"sandbox: the zygote did not start ({error}): every kernel starts a new "
+                                "Python and imports numpy and torch itself", limits)
+            return None
+        _zygotes[limits.threads] = zygote
+        return zygote
 
 
 @dataclass
@@ -539,9 +591,61 @@ class Confinement:
     def env(self) -> dict[str, str]:
         return kernel_env(self.limits, HOME_IN if self.limits.sandbox else self.folder.home)
 
-    def spawn(self, fd: int) -> subprocess.Popen:
-        """Start the kernel talking to the grader on the descriptor ``fd`` (inherited), its own
-        output going to the folder's log."""
+    def spawn(self, fd: int):
+        """Start the kernel talking to the grader on the descriptor ``fd``, its own output going to
+        the folder's log: forked from the zygote into this sandbox (:mod:`grader.zygote`) when the
+        limits ask for it and a zygote runs, else a fresh ``python`` (a subprocess.Popen)."""
+        if self.limits.sandbox and self.limits.preimported:
+            zygote = zygote_for(self.limits)
+            if zygote is not None:
+                return self._fork(zygote, fd)
+        return self._exec(fd)
+
+    def _fork(self, zygote, fd: int):
+        from grader.zygote import ForkedProcess
+
+        info_read, info_write = os.pipe()
+        ready_read, ready_write = os.pipe()
+        seccomp_read, seccomp_write = os.pipe()
+        holder = None
+        try:
+            os.write(seccomp_write, userns_filter())
+            os.close(seccomp_write)
+            uid = self.folder.uid
+            argv = [*(self.cgroup.join_argv() if self.cgroup else []), *bwrap_argv(self.folder, self.limits, seccomp_read),
+                    "--info-fd", str(info_write), "--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                    "--", "/bin/bash", "-c", 'echo >&$0 && exec sleep infinity', str(ready_write)]
+            with open(self.folder.log, "ab") as log:
+                holder = subprocess.Popen(argv, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=log, pass_fds=(seccomp_read, info_write, ready_write),
+                                          start_new_session=True)
+            for end in (seccomp_read, info_write, ready_write):
+                os.close(end)
+            seccomp_read = info_write = ready_write = None
+            info = json.loads(_read_until_closed(info_read, HOLDER_TIMEOUT) or b"{}")
+            if "child-pid" not in info or not _read_until_closed(ready_read, HOLDER_TIMEOUT, 1):
+                raise RuntimeError(f"the sandbox did not start: {self.folder.log_tail()}")
+            log = os.open(self.folder.log, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            try:
+                request = {"holder": info["child-pid"], "uid": uid, "cwd": str(WORK_IN), "run": str(RUN_IN),
+                           "env": self.env(), "rlimits": kernel_rlimits(self.limits, self.cgroup),
+                           "seccomp": userns_filter().hex(), "kernel_args": list(KERNEL_ARGS),
+                           "cgroup_procs": [str(p) for p in (self.cgroup.procs_files() if self.cgroup else [])]}
+                pid, pidfd = zygote.fork(request, fd, log)
+            finally:
+                os.close(log)
+            return ForkedProcess(pid, pidfd, holder)
+        except BaseException:
+            if holder is not None:
+                holder.kill()
+                holder.wait()
+            raise
+        finally:
+            for end in (info_read, ready_read, seccomp_read, info_write, ready_write):
+                if end is not None:
+                    os.close(end)
+
+    def _exec(self, fd: int) -> subprocess.Popen:
         log = os.open(self.folder.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
         seccomp_read = seccomp_write = None
         try:
