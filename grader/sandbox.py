@@ -566,7 +566,7 @@ def zygote_for(limits: Limits):
         if zygote is not None and zygote.alive():
             return zygote
         home = Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
-        env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(home / ".matplotlib")}
+        env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(home / ".matplotlib"), "OPENBLAS_NUM_THREADS": "1"}
         try:
             zygote = Zygote(env, str(home))
         except (OSError, ZygoteError) as error:
@@ -629,7 +629,7 @@ class Confinement:
             try:
                 request = {"holder": info["child-pid"], "uid": uid, "cwd": str(WORK_IN), "run": str(RUN_IN),
                            "env": self.env(), "rlimits": kernel_rlimits(self.limits, self.cgroup),
-                           "seccomp": userns_filter().hex(), "kernel_args": list(KERNEL_ARGS),
+                           "seccomp": userns_filter().hex(), "kernel_args": list(KERNEL_ARGS), "threads": self.limits.threads,
                            "cgroup_procs": [str(p) for p in (self.cgroup.procs_files() if self.cgroup else [])]}
                 pid, pidfd = zygote.fork(request, fd, log)
             finally:

@@ -43,6 +43,8 @@ PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.dat
            "dlcourse", "dlcourse.observe", "dlcourse.policy", "dlcourse.checks", "dlcourse.data",
            "dlcourse.notebook", "dlcourse.relay")
 NAMESPACES = ("cgroup", "ipc", "uts", "net", "pid", "mnt")     # mnt last: it changes the root
+OPENBLAS_SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                        "openblas_set_num_threads64_", "openblas_set_num_threads")
 MAX_REQUEST = 1 << 20
 READY = b"zygote ready\n"
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 38, 22
@@ -95,6 +97,21 @@ def _reseed() -> None:
     torch.seed()                # likewise: a fresh torch draws its default seed at random
 
 
+def _blas_threads(threads: int) -> None:
+    """Give numpy's OpenBLAS ``threads`` threads: the zygote imported it with one (``OPENBLAS_NUM_THREADS``),
+    since a thread pool started at import would make the zygote unsafe to fork."""
+    import glob
+
+    import numpy
+
+    for path in glob.glob(os.path.join(os.path.dirname(numpy.__file__) + ".libs", "*openblas*")):
+        lib = ctypes.CDLL(path)
+        for name in OPENBLAS_SET_THREADS:
+            if hasattr(lib, name):
+                getattr(lib, name)(threads)
+                return
+
+
 def _kernel(request: dict, channel: int, log: int) -> None:
     """The grandchild, inside the sandbox's namespaces: become the student and run the relay."""
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
@@ -117,6 +134,8 @@ def _kernel(request: dict, channel: int, log: int) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     _reseed()
+    if request["threads"] > 1:
+        _blas_threads(request["threads"])
     from dlcourse import relay
 
     sys.argv = ["python -m dlcourse.relay"]
