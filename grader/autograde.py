@@ -98,6 +98,34 @@ def _timestamp(contents: FolderContents) -> tuple[datetime | None, str | None]:
         return None, "timestamp.txt holds no date nbgrader can read, so no late penalty was computed"
 
 
+def create_gradebook(path: Path) -> None:
+    """Make nbgrader's gradebook at ``path`` if there is none, as nbgrader would.
+
+    nbgrader makes it on first use and runs ``alembic heads`` as a program (over a second) only
+    to learn the migration version it records; the same head is read here from nbgrader's own
+    migration scripts, in this process. nbgrader then finds the gradebook made.
+    """
+    if path.exists():
+        return
+    import nbgrader
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    settings = AlembicConfig()
+    settings.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
+    head = ScriptDirectory.from_config(settings).get_current_head()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+    finally:
+        engine.dispose()
+
+
 def index_gradebook(path: Path) -> None:
     """Index every foreign key of nbgrader's gradebook at ``path`` (it declares none).
 
@@ -174,6 +202,7 @@ class _Batch:
         self.config = nbgrader_config(
             submitted_directory=str(submissions), autograded_directory=str(out / "autograded"),
             feedback_directory=str(out / "feedback"), release_directory=str(out / ".release"), db_url=self.db_url)
+        create_gradebook(out / "gradebook.db")
         self.api = nbgrader_api(self.config)
         self.notebooks = load_lesson(lesson)
         self._register_lesson()
