@@ -47,7 +47,7 @@ OPENBLAS_SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
 MAX_REQUEST = 1 << 20
 READY = b"zygote ready\n"
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP = 1, 4, 38, 22
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 36, 38
 SECCOMP_MODE_FILTER = 2
 RLIMITS = {"fsize": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE,
            "as": resource.RLIMIT_AS}
@@ -172,7 +172,10 @@ def _child(request: dict, channel: int, log: int) -> None:
 def serve(control: socket.socket) -> None:
     """Answer fork requests on ``control`` until the grader closes it: per request (JSON and the
     kernel's channel and log descriptors) fork a kernel and answer its pid and a pidfd."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)       # children are reaped by the system
+    # Children are reaped by the system, and so are kernels whose parent died first (killed with
+    # their control group): they come here, not to the machine's init, which may reap them late.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
     control.sendall(READY)
     while True:
         message, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 2)
