@@ -38,10 +38,14 @@ import subprocess
 import sys
 import threading
 
+# What the lessons import, and what a starting ipykernel imports (its debugger's debugpy too).
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.data", "matplotlib",
            "matplotlib.pyplot", "pandas", "openpyxl", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "dlcourse", "dlcourse.observe", "dlcourse.policy", "dlcourse.checks", "dlcourse.data",
-           "dlcourse.notebook", "dlcourse.relay")
+           "ipykernel.debugger", "debugpy", "debugpy.server.api", "IPython.core.debugger",
+           "IPython.core.completerlib", "IPython.core.oinspect", "IPython.extensions.storemagic",
+           "tornado.gen", "tornado.queues", "tornado.platform.asyncio", "pdb", "http.server",
+           "xmlrpc.server", "faulthandler", "dlcourse", "dlcourse.observe", "dlcourse.policy",
+           "dlcourse.checks", "dlcourse.data", "dlcourse.notebook", "dlcourse.relay")
 NAMESPACES = ("cgroup", "ipc", "uts", "net", "pid", "mnt")     # mnt last: it changes the root
 OPENBLAS_SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                         "openblas_set_num_threads64_", "openblas_set_num_threads")
