@@ -126,12 +126,13 @@ def own_execution_seconds(entries: dict, lesson: str) -> float:
     return sum(times) / len(times)
 
 
-def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
-    """Seconds to start a (sandboxed) kernel and run an empty cell, best of ``repeats``."""
+def kernel_start_floor(sandbox: bool, repeats: int = 3, preimported: bool = True) -> float:
+    """Seconds to start a (sandboxed) kernel and run an empty cell, best of ``repeats``; a
+    sandboxed kernel is forked from the zygote unless ``preimported`` is False."""
     from grader.execute import CellRun, _execute_cell, _Kernel
     from grader.sandbox import confined
 
-    limits = Sandbox().limits(sandbox=sandbox)
+    limits = Sandbox().limits(sandbox=sandbox, preimported=preimported)
 
     async def once(confinement):
         kernel = _Kernel(confinement)
@@ -148,6 +149,18 @@ def kernel_start_floor(sandbox: bool, repeats: int = 3) -> float:
         with confined(limits, {}) as confinement:
             times.append(asyncio.run(once(confinement)))
     return min(times)
+
+
+def zygote_start_seconds() -> float:
+    """Seconds to start a zygote (:mod:`grader.zygote`: one Python importing what the lessons and
+    ipykernel need, once per thread count and grading process) until it can fork kernels."""
+    from grader.sandbox import start_zygote
+
+    started = time.monotonic()
+    zygote = start_zygote(Sandbox().limits())
+    seconds = time.monotonic() - started
+    zygote.close()
+    return seconds
 
 
 def sandbox_setup_seconds(repeats: int = 5) -> float:
@@ -450,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
     all_total, _ = _ours(lesson, submissions, root / "all", cores, warm / "reference")
     own = own_execution_seconds(entries, lesson)
     sandboxed_floor = kernel_start_floor(True)
+    executed_floor = kernel_start_floor(True, preimported=False)
     plain_floor = kernel_start_floor(False)
     one, every = one_total / args.n, all_total / args.n
 
@@ -457,8 +471,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'plain nbgrader autograde' + ('' if plain_ok else ' (FAILED)'):44s}{plain:16.2f}{1.0:14.2f}")
     print(f"{'this grader, 1 worker':44s}{one:16.2f}{plain / one:14.2f}")
     print(f"{f'this grader, {cores} workers':44s}{every:16.2f}{plain / every:14.2f}")
-    print(f"\nkernel start + empty cell: sandboxed {sandboxed_floor:.2f} s, unsandboxed {plain_floor:.2f} s; "
+    print(f"\nkernel start + empty cell: sandboxed {sandboxed_floor:.2f} s (forked from the zygote; "
+          f"{executed_floor:.2f} s as a new Python), unsandboxed {plain_floor:.2f} s; "
           f"making and removing a sandbox: {sandbox_setup_seconds():.3f} s")
+    print(f"starting the zygote kernels fork from (once per thread count, not per submission): "
+          f"{zygote_start_seconds():.2f} s")
     print(f"first batch in a new output folder (includes the reference run): {first_batch:.1f} s")
     print(f"the notebook's own execution time (whole notebook, kernel start included): {own:.2f} s; "
           f"this grader with 1 worker takes {abs(one - own):.2f} s {'more' if one > own else 'less'} per notebook "

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import nbformat
@@ -100,14 +102,44 @@ def summary_cell(rows: list[Row], withheld: bool = False) -> nbformat.NotebookNo
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
+class _Memo:
+    """Results of a pure function by key, the most recent ``size`` kept (pieces over ``largest``
+    characters are not kept)."""
+
+    def __init__(self, size: int = 4096, largest: int = 100_000):
+        self.kept: OrderedDict = OrderedDict()
+        self.size, self.largest = size, largest
+
+    def get(self, key: tuple, make):
+        if key in self.kept:
+            self.kept.move_to_end(key)
+            return self.kept[key]
+        value = make()
+        if len(key[0]) <= self.largest:
+            self.kept[key] = value
+            if len(self.kept) > self.size:
+                self.kept.popitem(last=False)
+        return value
+
+
 class SafeHTMLExporter(HTMLExporter):
     """nbconvert's HTML exporter with every piece of student markdown and HTML passed through
     :func:`grader.pages.safe_html` (nbgrader's feedback template renders markdown cells without
     nbconvert's ``clean_html``, and that filter's allowlist escapes paragraphs and headings)."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Every student's page repeats the lesson's cells: each piece is rendered once per batch.
+        self._markdown = _Memo()
+        self._highlighted = _Memo()
+
     @pass_context
     def markdown2html(self, context, source):
-        return safe_html(super().markdown2html(context, source))
+        if context.get("cell", {}).get("attachments"):
+            return safe_html(super().markdown2html(context, source))
+        path = context.get("resources", {}).get("metadata", {}).get("path", "")
+        return self._markdown.get((source, path), lambda: safe_html(super(SafeHTMLExporter, self)
+                                                                        .markdown2html(context, source)))
 
     def default_filters(self):
         for name, function in super().default_filters():
@@ -120,8 +152,13 @@ class SafeHTMLExporter(HTMLExporter):
         with images."""
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        self.register_filter("highlight_code",
-                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        highlight = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+
+        def highlight_code(source, language=None, metadata=None):
+            key = (source, language, lexer, json.dumps(metadata, sort_keys=True, default=str))
+            return self._highlighted.get(key, lambda: highlight(source, language, metadata))
+
+        self.register_filter("highlight_code", highlight_code)
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type",
                              WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources))

@@ -30,6 +30,7 @@ opens. :func:`kernel_argv` builds the whole command.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import errno
 import fcntl
@@ -556,25 +557,41 @@ _zygotes: dict[int, object] = {}
 _zygotes_lock = threading.Lock()
 
 
+def start_zygote(limits: Limits):
+    """A new zygote for ``limits.threads`` (:class:`grader.zygote.Zygote`), with the kernel's
+    environment and a folder of its own for matplotlib's font cache, removed when it closes."""
+    from grader.zygote import Zygote
+
+    home = Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
+    env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(home / ".matplotlib"), "OPENBLAS_NUM_THREADS": "1"}
+    return Zygote(env, home)
+
+
 def zygote_for(limits: Limits):
     """The running zygote for ``limits.threads`` (started on first use, restarted if it died), or
     None (said once) where none can start: kernels then start as fresh processes."""
-    from grader.zygote import Zygote, ZygoteError
+    from grader.zygote import ZygoteError
 
     with _zygotes_lock:
         zygote = _zygotes.get(limits.threads)
         if zygote is not None and zygote.alive():
             return zygote
-        home = Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
-        env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(home / ".matplotlib"), "OPENBLAS_NUM_THREADS": "1"}
+        if zygote is not None:
+            zygote.close()
         try:
-            zygote = Zygote(env, str(home))
+            zygote = _zygotes[limits.threads] = start_zygote(limits)
         except (OSError, ZygoteError) as error:
+            _zygotes.pop(limits.threads, None)
             _say_once("zygote", f"sandbox: the zygote did not start ({error}): every kernel starts a new "
                                 "Python and imports numpy and torch itself", limits)
             return None
-        _zygotes[limits.threads] = zygote
         return zygote
+
+
+@atexit.register
+def _close_zygotes() -> None:
+    for zygote in _zygotes.values():
+        zygote.close()
 
 
 @dataclass

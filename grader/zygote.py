@@ -31,12 +31,14 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 # What the lessons import, and what a starting ipykernel imports (its debugger's debugpy too).
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.data", "matplotlib",
@@ -242,12 +244,13 @@ class ZygoteError(Exception):
 class Zygote:
     """One running zygote for ``threads`` threads per kernel, and the grader's end of its socket."""
 
-    def __init__(self, env: dict[str, str], cwd: str, timeout: float = 120.0):
+    def __init__(self, env: dict[str, str], home: Path, timeout: float = 120.0):
+        self.home = home
         self.sock, theirs = socket.socketpair()
         self.lock = threading.Lock()
         try:
             self.process = subprocess.Popen([sys.executable, "-P", "-m", "grader.zygote", str(theirs.fileno())],
-                                            env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            env=env, cwd=home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                             stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
                                             start_new_session=True)
         finally:
@@ -280,12 +283,14 @@ class Zygote:
         return answer["pid"], fds[0]
 
     def close(self) -> None:
+        """Stop the zygote (it ends when its socket closes) and remove its folder."""
         self.sock.close()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 class ForkedProcess:
