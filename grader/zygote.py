@@ -122,11 +122,11 @@ def _kernel(request: dict, channel: int, log: int) -> None:
     """The grandchild, inside the sandbox's namespaces: become the student and run the relay."""
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     os.setsid()
-    os.chdir(request["cwd"])
     uid = request["uid"]
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    os.chdir(request["cwd"])        # as the student: its folder may hold what an earlier kernel of it left
     _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")   # as after an exec: its /proc is its own
     for name, value in request["rlimits"].items():
         resource.setrlimit(RLIMITS[name], (value, value))
@@ -158,6 +158,9 @@ def _child(request: dict, channel: int, log: int) -> None:
             file.write(str(os.getpid()))
     holder = request["holder"]
     spaces = [os.open(f"/proc/{holder}/ns/{name}", os.O_RDONLY) for name in NAMESPACES]
+    for fd, name in zip(spaces, NAMESPACES):
+        if name != "cgroup" and os.fstat(fd).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
+            raise RuntimeError(f"process {holder} is no sandbox: it shares the host's {name} namespace")
     for fd, name in zip(spaces, NAMESPACES):
         _check(_libc.setns(fd, 0), f"setns {name}")
         os.close(fd)
