@@ -39,7 +39,7 @@ from grader.lesson import LessonNotebook, companion_files, load_lesson
 from grader.redact import Secrets
 from grader.reference import grading_key, reference_reports
 from grader.results import SANDBOXED, UNSANDBOXED, ResultStore, Row
-from grader.sandbox import Limits, Sandbox, require_sandbox
+from grader.sandbox import Limits, Sandbox, prestart_zygote, require_sandbox
 from grader.student_files import FolderContents, read_lesson_folder
 from grader.submission import Prepared, Submission, Ungradable, prepare
 
@@ -432,6 +432,8 @@ def autograde(lesson: str, submissions: Path, out: Path = Path("graded"), *, lim
     if limits.threads == 1 and dask is None:
         limits = Limits(**{**limits.__dict__, "threads": max(1, default_workers() // workers)})
     require_sandbox(limits)
+    if dask is None:
+        prestart_zygote(limits)
     out.mkdir(parents=True, exist_ok=True)
     batch = _Batch(lesson, submissions, out, limits, force, report)
     students = student_folders(submissions)

@@ -40,6 +40,7 @@ import os
 import shutil
 import select
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -71,6 +72,7 @@ WORK_IN = HOME_IN / "work"
 RUN_IN = Path("/run/kernel")
 KERNEL_ARGS = ("--HistoryManager.enabled=False",)     # ipykernel's options
 HOLDER_TIMEOUT = 30.0       # seconds bubblewrap may take to set a sandbox up
+ZYGOTE_CACHE = Path(tempfile.gettempdir()) / "dlcourse-zygote-cache"     # matplotlib's font cache, kept
 
 log = logging.getLogger(__name__)
 
@@ -563,8 +565,27 @@ def start_zygote(limits: Limits):
     from grader.zygote import Zygote
 
     home = Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
-    env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(home / ".matplotlib"), "OPENBLAS_NUM_THREADS": "1"}
+    cache = _own_folder(ZYGOTE_CACHE) or home / ".matplotlib"
+    env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(cache), "OPENBLAS_NUM_THREADS": "1"}
     return Zygote(env, home)
+
+
+def _own_folder(path: Path) -> Path | None:
+    """``path``, made if missing, when it is a folder (not a link) only this user can write; else None."""
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+    except OSError:
+        return None
+    mine = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+    return path if mine else None
+
+
+def prestart_zygote(limits: Limits) -> None:
+    """Start the zygote for ``limits`` in the background, while the batch is prepared (the first
+    kernel waits for it)."""
+    if limits.sandbox and limits.preimported:
+        threading.Thread(target=zygote_for, args=(limits,), name="zygote-start", daemon=True).start()
 
 
 def zygote_for(limits: Limits):

@@ -251,19 +251,20 @@ class Zygote:
         self.home = home
         self.sock, theirs = socket.socketpair()
         self.lock = threading.Lock()
+        log = home / "zygote.log"
         try:
-            self.process = subprocess.Popen([sys.executable, "-P", "-m", "grader.zygote", str(theirs.fileno())],
-                                            env=env, cwd=home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
-                                            start_new_session=True)
+            with open(log, "wb") as output:
+                self.process = subprocess.Popen([sys.executable, "-P", "-m", "grader.zygote", str(theirs.fileno())],
+                                                env=env, cwd=home, stdin=subprocess.DEVNULL, stdout=output,
+                                                stderr=output, pass_fds=(theirs.fileno(),), start_new_session=True)
         finally:
             theirs.close()
         ready, _, _ = select.select([self.sock], [], [], timeout)
         got = self.sock.recv(len(READY)) if ready else b""
         if got != READY:
+            said = log.read_bytes()[-4000:].decode(errors="replace")
             self.close()
-            raise ZygoteError(f"the zygote did not start: {self.process.stderr.read(4000).decode(errors='replace')}"
-                              if self.process.poll() is not None else "the zygote did not start in time")
+            raise ZygoteError(f"the zygote did not start: {said}" if said else "the zygote did not start in time")
 
     def alive(self) -> bool:
         return self.process.poll() is None
