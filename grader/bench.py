@@ -153,7 +153,7 @@ def kernel_start_floor(sandbox: bool, repeats: int = 3, preimported: bool = True
 
 def zygote_start_seconds() -> float:
     """Seconds to start a zygote (:mod:`grader.zygote`: one Python importing what the lessons and
-    ipykernel need, once per thread count and grading process) until it can fork kernels."""
+    ipykernel need, once per grading process) until it can fork kernels."""
     from grader.sandbox import start_zygote
 
     started = time.monotonic()
@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nkernel start + empty cell: sandboxed {sandboxed_floor:.2f} s (forked from the zygote; "
           f"{executed_floor:.2f} s as a new Python), unsandboxed {plain_floor:.2f} s; "
           f"making and removing a sandbox: {sandbox_setup_seconds():.3f} s")
-    print(f"starting the zygote kernels fork from (once per thread count, not per submission): "
+    print(f"starting the zygote kernels fork from (once per grading process, not per submission): "
           f"{zygote_start_seconds():.2f} s")
     print(f"first batch in a new output folder (includes the reference run): {first_batch:.1f} s")
     print(f"the notebook's own execution time (whole notebook, kernel start included): {own:.2f} s; "

@@ -555,19 +555,49 @@ def _read_until_closed(fd: int, timeout: float, enough: int = 1 << 16) -> bytes:
     return data
 
 
-_zygotes: dict[int, object] = {}
-_zygotes_lock = threading.Lock()
+_zygote = None
+_zygote_lock = threading.Lock()
 
 
 def start_zygote(limits: Limits):
-    """A new zygote for ``limits.threads`` (:class:`grader.zygote.Zygote`), with the kernel's
-    environment and a folder of its own for matplotlib's font cache, removed when it closes."""
+    """A new zygote (:class:`grader.zygote.Zygote`) with the kernel's environment for ``limits``
+    (one thread: each kernel sets its own count) and a folder of its own, removed when it closes."""
     from grader.zygote import Zygote
 
     home = Path(tempfile.mkdtemp(prefix="dlcourse-zygote-"))
     cache = _own_folder(ZYGOTE_CACHE) or home / ".matplotlib"
-    env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(cache), "OPENBLAS_NUM_THREADS": "1"}
+    env = {**kernel_env(limits, home), "MPLCONFIGDIR": str(cache), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
     return Zygote(env, home)
+
+
+def zygote_for(limits: Limits):
+    """The running zygote (started on first use, restarted if it died), or None (said once)
+    where none could start: kernels then start as fresh processes."""
+    from grader.zygote import ZygoteError
+
+    global _zygote
+    with _zygote_lock:
+        if _zygote is not None and _zygote.alive():
+            return _zygote
+        if _zygote is not None:
+            _zygote.close()
+            _zygote = None
+        if "zygote" in _said:
+            return None
+        try:
+            _zygote = start_zygote(limits)
+        except (OSError, ZygoteError) as error:
+            _said.add("zygote")
+            log.warning(f"sandbox: the zygote did not start ({error}): every kernel starts a new Python "
+                        "and imports numpy and torch itself")
+        return _zygote
+
+
+@atexit.register
+def _close_zygote() -> None:
+    if _zygote is not None:
+        _zygote.close()
 
 
 def _own_folder(path: Path) -> Path | None:
@@ -586,33 +616,6 @@ def prestart_zygote(limits: Limits) -> None:
     kernel waits for it)."""
     if limits.sandbox and limits.preimported:
         threading.Thread(target=zygote_for, args=(limits,), name="zygote-start", daemon=True).start()
-
-
-def zygote_for(limits: Limits):
-    """The running zygote for ``limits.threads`` (started on first use, restarted if it died), or
-    None (said once) where none can start: kernels then start as fresh processes."""
-    from grader.zygote import ZygoteError
-
-    with _zygotes_lock:
-        zygote = _zygotes.get(limits.threads)
-        if zygote is not None and zygote.alive():
-            return zygote
-        if zygote is not None:
-            zygote.close()
-        try:
-            zygote = _zygotes[limits.threads] = start_zygote(limits)
-        except (OSError, ZygoteError) as error:
-            _zygotes.pop(limits.threads, None)
-            _say_once("zygote", f"sandbox: the zygote did not start ({error}): every kernel starts a new "
-                                "Python and imports numpy and torch itself", limits)
-            return None
-        return zygote
-
-
-@atexit.register
-def _close_zygotes() -> None:
-    for zygote in _zygotes.values():
-        zygote.close()
 
 
 @dataclass

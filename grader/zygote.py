@@ -1,7 +1,7 @@
 """Kernels forked from a process that has already imported what the lessons need.
 
 A fresh kernel spends most of its start importing numpy, torch, matplotlib, ipykernel and
-``dlcourse``. The **zygote** (``python -P -m grader.zygote``, one per thread count, started by
+``dlcourse``. The **zygote** (``python -P -m grader.zygote``, one per grading process, started by
 the grader with the kernel's clean environment) imports them once and then only forks. It holds
 no secret: it never sees a notebook, a reference or a hidden test, only each request's uid,
 control group, environment and the descriptors of the kernel's channel and log.
@@ -21,8 +21,9 @@ A kernel is made in three steps, so that no student code ever runs outside a san
 
 Each kernel is a copy-on-write copy of the zygote: what one student changes in a module, a
 global or ``sys.modules`` is its own pages, never the zygote's, and its files are on its own
-sandbox's disk, so the next kernel starts pristine. The zygote never runs a torch or OpenMP
-parallel region (a thread pool does not survive ``fork``), hence one zygote per thread count.
+sandbox's disk, so the next kernel starts pristine. The zygote runs no thread and never a
+torch, OpenMP or OpenBLAS parallel region (a thread pool does not survive ``fork``); each kernel
+sets its own thread count before its first one.
 """
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def _reseed() -> None:
 
 def _blas_threads(threads: int) -> None:
     """Give numpy's OpenBLAS ``threads`` threads: the zygote imported it with one (``OPENBLAS_NUM_THREADS``),
-    since a thread pool started at import would make the zygote unsafe to fork."""
+    since a pool started at import would make the zygote unsafe to fork."""
     import glob
 
     import numpy
@@ -140,7 +141,10 @@ def _kernel(request: dict, channel: int, log: int) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     _reseed()
-    if request["threads"] > 1:
+    if request["threads"] > 1:        # the zygote imported torch and OpenBLAS with one
+        import torch
+
+        torch.set_num_threads(request["threads"])
         _blas_threads(request["threads"])
     from dlcourse import relay
 
@@ -245,7 +249,7 @@ class ZygoteError(Exception):
 
 
 class Zygote:
-    """One running zygote for ``threads`` threads per kernel, and the grader's end of its socket."""
+    """One running zygote and the grader's end of its socket."""
 
     def __init__(self, env: dict[str, str], home: Path, timeout: float = 120.0):
         self.home = home

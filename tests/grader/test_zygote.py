@@ -52,6 +52,7 @@ print(json.dumps({
     "uid": os.getuid(), "pid": os.getpid(), "caps": status["CapEff"].strip(),
     "seccomp": status["Seccomp"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
     "numpy": float(np.random.rand()), "torch_seed": torch.initial_seed(), "cwd": os.getcwd(),
+    "threads": torch.get_num_threads(),
 }))
 """
 
@@ -83,6 +84,7 @@ def test_a_forked_kernel_is_confined_and_seeded_like_a_fresh_one():
         assert facts["seccomp"] == "2" and facts["no_new_privs"] == "1"
         assert facts["pid"] < 10 and facts["cwd"] == str(sandbox.WORK_IN)     # its own PID namespace
     assert first["numpy"] != second["numpy"] and first["torch_seed"] != second["torch_seed"]
+    assert first["threads"] == 1 and _printed(run_job(_job("two", [FACTS], threads=2)))["threads"] == 2
 
 
 def test_a_forked_kernel_that_dies_is_restarted_with_its_definitions():
