@@ -635,8 +635,10 @@ class Confinement:
     def spawn(self, fd: int):
         """Start the kernel talking to the grader on the descriptor ``fd``, its own output going to
         the folder's log: forked from the zygote into this sandbox (:mod:`grader.zygote`) when the
-        limits ask for it and a zygote runs, else a fresh ``python`` (a subprocess.Popen)."""
-        if self.limits.sandbox and self.limits.preimported:
+        limits ask for it, a control group bounds its memory and a zygote runs, else a fresh
+        ``python`` (a subprocess.Popen)."""
+        # Without a control group the address-space rlimit bounds memory, and would count the zygote's mappings.
+        if self.limits.sandbox and self.limits.preimported and self.cgroup is not None:
             zygote = zygote_for(self.limits)
             if zygote is not None:
                 return self._fork(zygote, fd)
