@@ -601,12 +601,14 @@ def _flood(*args):
 get_ipython().events.register("post_run_cell", _flood)
 """,
     "garbage_on_the_graders_channel": """
-import socket
-argv = open("/proc/self/cmdline", "rb").read().split(b"\\0")
-if b"--fd" in argv:
-    channel = socket.socket(fileno=int(argv[argv.index(b"--fd") + 1]))
-    channel.sendall(b"\\xff" * 4096)
-    channel.detach()
+import gc, socket
+for found in gc.get_objects():      # the relay's end of the grader's channel
+    if isinstance(found, socket.socket) and found.fileno() >= 0 and found.family == socket.AF_UNIX \\
+            and found.type == socket.SOCK_STREAM:
+        channel = socket.socket(fileno=found.fileno())
+        channel.sendall(b"\\xff" * 4096)
+        channel.detach()
+        break
 """,
     "threads_until_refused": """
 import threading, time
