@@ -255,7 +255,7 @@ def test_prose_figures_and_their_matching():
     text = ("The loss fell from 2.30 to 0.31 (96.35 % accuracy, 50,000 images) in Exercise 3.2, section 4.1, "
             "with Python 3.11 and torch 2.13.0; see [the paper](https://x.org/1.5) and $0.9 x$.")
     assert prose_figures(text) == ["2.30", "0.31", "96.35 %", "50,000"]
-    numbers = run_numbers(nbs.nbformat.v4.new_notebook(cells=[nbs.new_code_cell(
+    numbers = run_numbers(nbs.nbformat.v4.new_notebook(cells=[nbs.nbformat.v4.new_code_cell(
         "print(2.3041, 0.9635, 50_000)", outputs=[{"output_type": "stream", "name": "stdout",
                                                    "text": "loss 0.3149\n"}])]))
     assert all(figure_in_run(f, numbers) for f in ["2.30", "0.31", "96.35 %", "50,000", "2.3"])
