@@ -24,7 +24,8 @@ LESSONS = lesson_ids()
 @pytest.mark.slow
 def test_solution_notebook_runs_cleanly_and_passes_its_tests(lesson_run):
     lesson, run = lesson_run
-    failed = "\n\n".join(f"cell {index}, {message}" for index, message in run.errors.items())
+    failed = "\n\n".join(f"cell {index} (id {run.executed.cells[index].get('id')}), {message}"
+                         for index, message in run.errors.items())
     assert not run.errors, (f"{lesson}: nbval failed on these cells (a cell raised, or the output of a cell tagged "
                             f"{CHECK_TAG} differs from the one `make outputs` stored):\n{failed}")
 

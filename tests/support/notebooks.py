@@ -205,7 +205,7 @@ def nbval_command(notebooks: list[Path], *options: str) -> list[str]:
     """The pytest command that runs ``notebooks`` through nbval (``--nbval-lax``: only the cells
     tagged ``nbval-check-output`` are compared, after ``tests/nbval_sanitize.cfg``) with the plugin
     ``tests.support.nbval_probes`` and its ``options``; run it from the repository with :func:`kernel_env`."""
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "--color=no",
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "verbosity_assertions=2", "-q", "--color=no",
             "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={CELL_TIMEOUT}",
             f"--nbval-sanitize-with={SANITIZE}", "-p", "tests.support.nbval_probes",
             *options, *map(str, notebooks)]
