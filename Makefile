@@ -49,6 +49,7 @@ lessons: setup
 
 # Runs every solution notebook through nbval and stores in solutions/ the outputs of the cells tagged
 # nbval-check-output (the figures the prose quotes), which the tests compare every run with; clears the rest.
+# `make outputs LESSONS="01_backprop 05_weight_decay"` refreshes only those.
 outputs: setup
 	$(RUN) $(BIN)/python -m tests.support.notebooks $(LESSONS)
 

@@ -19,6 +19,7 @@ import pytest
 from grader.course import lesson_ids
 from dlcourse.plan import _names
 from tests.support import notebooks as nbs
+from tests.support.nbval_probes import RECORDER
 
 LESSONS = lesson_ids()
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,7 +265,7 @@ def test_prose_figures_and_their_matching():
 
 def test_the_argument_recorder_sees_defaults_and_methods():
     namespace: dict = {}
-    exec(nbs._RECORDER, namespace)
+    exec(RECORDER, namespace)
     exec("def f(a, b=1, c=None, *rest, **options):\n    return a\n"
          "class M:\n    def __init__(self, width=3):\n        self.width = width\n"
          "    def forward(self, x, scale=1.0):\n        return x * scale", namespace)

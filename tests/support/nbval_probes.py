@@ -39,7 +39,7 @@ CHECK_TAG = "nbval-check-output"
 NOT_COMPARED = ("image/png", "image/jpeg")  # nbval's IPyNbFile.skip_compare without --nbdime
 
 # Kernel-side recorder of the arguments an exercise's hidden tests pass (see _recorded_arguments).
-_RECORDER = """
+RECORDER = """
 import functools as __functools, inspect as __inspect, json as __json
 __dlcourse_arguments__ = {}
 
@@ -157,7 +157,7 @@ class LessonRecorder:
         lesson = _lesson(item.parent)
         answer = nbs.grade_id(item.cell)
         if not entry.get("recorder"):
-            _run(item, _RECORDER)
+            _run(item, RECORDER)
             entry["recorder"] = True
         tests = nbs.exercises(item.parent.nb)[answer]
         self.arguments[answer] = self._recorded_arguments(item, [t for t in tests if nbs.is_hidden_test(t)])

@@ -191,21 +191,22 @@ def printed(nb) -> str:
                    for o in c.get("outputs", []) if o.get("output_type") == "stream")
 
 
-SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
-CELL_TIMEOUT = 300  # seconds
-
-
 def printed_cell(cell) -> str:
     """What one executed cell printed on stdout."""
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
 
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+CELL_TIMEOUT = 300  # seconds
+
+
 def nbval_command(notebooks: list[Path], *options: str) -> list[str]:
     """The pytest command that runs ``notebooks`` through nbval (``--nbval-lax``: only the cells
     tagged ``nbval-check-output`` are compared, after ``tests/nbval_sanitize.cfg``) with the plugin
     ``tests.support.nbval_probes`` and its ``options``; run it from the repository with :func:`kernel_env`."""
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "verbosity_assertions=2", "-q", "--color=no",
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "--color=no",
+            "-o", "verbosity_assertions=2",  # nbval's whole output diff in a failure's message
             "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={CELL_TIMEOUT}",
             f"--nbval-sanitize-with={SANITIZE}", "-p", "tests.support.nbval_probes",
             *options, *map(str, notebooks)]
