@@ -1,5 +1,6 @@
 # The instructor's commands: `make lab` (work on the lessons), `make test` (check everything),
-# `make lessons` (release solutions/ into lessons/), `make edition` (the folder students get).
+# `make lessons` (release solutions/ into lessons/), `make outputs` (store the figures nbval checks),
+# `make edition` (the folder students get).
 # Every target creates the virtual environment .venv on first use.
 
 # Python versions the course runs on (pyproject.toml's requires-python); CI tests the first.
@@ -17,7 +18,7 @@ export COURSE_DATA_MIRROR ?= $(MIRROR)
 # JupyterLab reads the course's settings in jupyter/ (no question about Jupyter news on first start).
 LAB_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
 
-.PHONY: setup lab formgrader test lessons workbooks site edition clean
+.PHONY: setup lab formgrader test lessons outputs workbooks site edition clean
 
 setup: $(STAMP)
 
@@ -45,6 +46,12 @@ test: setup
 
 lessons: setup
 	$(RUN) $(BIN)/python -m grader release
+
+# Runs every solution notebook through nbval and stores in solutions/ the outputs of the cells tagged
+# nbval-check-output (the figures the prose quotes), which the tests compare every run with; clears the rest.
+# `make outputs LESSONS="01_backprop 05_weight_decay"` refreshes only those.
+outputs: setup
+	$(RUN) $(BIN)/python -m tests.support.notebooks $(LESSONS)
 
 # Needs LibreOffice (libreoffice-calc-nogui): it computes the values the spreadsheets carry.
 workbooks: setup

@@ -19,6 +19,7 @@ import pytest
 from grader.course import lesson_ids
 from dlcourse.plan import _names
 from tests.support import notebooks as nbs
+from tests.support.nbval_probes import RECORDER
 
 LESSONS = lesson_ids()
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,7 +256,7 @@ def test_prose_figures_and_their_matching():
     text = ("The loss fell from 2.30 to 0.31 (96.35 % accuracy, 50,000 images) in Exercise 3.2, section 4.1, "
             "with Python 3.11 and torch 2.13.0; see [the paper](https://x.org/1.5) and $0.9 x$.")
     assert prose_figures(text) == ["2.30", "0.31", "96.35 %", "50,000"]
-    numbers = run_numbers(nbs.nbformat.v4.new_notebook(cells=[nbs.new_code_cell(
+    numbers = run_numbers(nbs.nbformat.v4.new_notebook(cells=[nbs.nbformat.v4.new_code_cell(
         "print(2.3041, 0.9635, 50_000)", outputs=[{"output_type": "stream", "name": "stdout",
                                                    "text": "loss 0.3149\n"}])]))
     assert all(figure_in_run(f, numbers) for f in ["2.30", "0.31", "96.35 %", "50,000", "2.3"])
@@ -264,7 +265,7 @@ def test_prose_figures_and_their_matching():
 
 def test_the_argument_recorder_sees_defaults_and_methods():
     namespace: dict = {}
-    exec(nbs._RECORDER, namespace)
+    exec(RECORDER, namespace)
     exec("def f(a, b=1, c=None, *rest, **options):\n    return a\n"
          "class M:\n    def __init__(self, width=3):\n        self.width = width\n"
          "    def forward(self, x, scale=1.0):\n        return x * scale", namespace)

@@ -1,8 +1,10 @@
 """Every lesson: the solution runs cleanly, is shaped as COURSE_STYLE.md says, and its hidden tests have teeth.
 
-One kernel per lesson runs the solution notebook in order and, after each exercise, tries
-the plausible wrong answers of ``wrong_answers/wrong_<lesson>.py`` against that exercise's
-test cells (see ``tests.support.notebooks.run_with_probes``). The course-wide contracts of an
+nbval runs the solution notebook in order in one kernel per lesson, comparing the outputs of
+the cells tagged ``nbval-check-output`` with those ``make outputs`` stored, and after each
+exercise the plugin ``tests.support.nbval_probes`` tries the plausible wrong answers of
+``wrong_answers/wrong_<lesson>.py`` against that exercise's test cells (see
+``tests.support.notebooks.run_with_probes``). The course-wide contracts of an
 exercise (points, policy, honest answers, arguments, prose figures) are in ``test_contracts.py``.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 
 from grader.course import lesson_ids
 from tests.support import notebooks as nbs
+from tests.support.nbval_probes import CHECK_TAG, is_checked
 
 LESSONS = lesson_ids()
 
@@ -21,7 +24,24 @@ LESSONS = lesson_ids()
 @pytest.mark.slow
 def test_solution_notebook_runs_cleanly_and_passes_its_tests(lesson_run):
     lesson, run = lesson_run
-    assert run.errors == {}, f"{lesson}: cells raised errors: {run.errors}"
+    failed = "\n\n".join(f"cell {index} (id {run.executed.cells[index].get('id')}), {message}"
+                         for index, message in run.errors.items())
+    assert not run.errors, (f"{lesson}: nbval failed on these cells (a cell raised, or the output of a cell tagged "
+                            f"{CHECK_TAG} differs from the one `make outputs` stored):\n{failed}")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_checked_cells_store_their_outputs_and_no_other_cell_does(lesson):
+    """nbval compares a tagged cell only if it stores an execution count (else it is "unrun" and
+    silently passes); other cells store nothing, so solutions/ diffs stay small."""
+    code = [c for c in nbs.read(nbs.solution_path(lesson)).cells if c.cell_type == "code"]
+    checked = [c for c in code if is_checked(c)]
+    assert checked, f"{lesson}: no cell is tagged {CHECK_TAG}: nbval checks none of its figures"
+    for cell in checked:
+        assert not nbs.is_answer(cell) and not nbs.is_test(cell), f"{nbs.grade_id(cell)}: answers and tests are not checked by nbval"
+        assert cell.execution_count is not None and cell.outputs, f"{lesson}: cell {cell.id} stores no outputs: run `make outputs`"
+    stored = [c.id for c in code if not is_checked(c) and (c.outputs or c.execution_count is not None)]
+    assert not stored, f"{lesson}: cells not tagged {CHECK_TAG} store outputs: run `make outputs`: {stored}"
 
 
 @pytest.mark.slow

@@ -7,14 +7,15 @@ import functools
 import importlib
 import json
 import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbformat.v4 import new_code_cell
 
-from grader.course import LESSONS, SOLUTIONS
+from grader.course import LESSONS, ROOT, SOLUTIONS
 
 HIDDEN_MARKER = "BEGIN HIDDEN TESTS"
 # Names every answer cell may use without importing them (the lessons' first cell imports them).
@@ -164,7 +165,7 @@ class Probe:
 @dataclass
 class LessonRun:
     """One execution of a solution notebook with wrong and honest answers probed after each exercise."""
-    errors: dict[int, str]                 # cell index -> error, for cells of the plain run
+    errors: dict[int, str]                 # cell index -> nbval's message, for cells of the plain run
     probes: list[Probe]
     executed: nbformat.NotebookNode
     # answer grade_id -> {callable (or Class.method) -> {parameter -> passed a non-default value
@@ -178,56 +179,10 @@ class LessonRun:
         return [p for p in self.probes if p.kind == "honest"]
 
 
-# Kernel-side recorder of the arguments an exercise's hidden tests pass (see run_with_probes).
-_RECORDER = """
-import functools as __functools, inspect as __inspect, json as __json
-__dlcourse_arguments__ = {}
-
-def __dlcourse_differs__(value, default):
-    if default is __inspect.Parameter.empty:
-        return True
-    if value is default:
-        return False
-    try:
-        same = value == default
-    except Exception:
-        return True
-    return not same if isinstance(same, bool) else True
-
-def __dlcourse_record__(name, fn, method):
-    signature = __inspect.signature(fn)
-    params = [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    params = params[1:] if method else params
-    seen = __dlcourse_arguments__.setdefault(name, {p.name: False for p in params})
-
-    @__functools.wraps(fn)
-    def recorded(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs).arguments
-        except TypeError:
-            bound = {}
-        for p in params:
-            if p.name in bound and __dlcourse_differs__(bound[p.name], p.default):
-                seen[p.name] = True
-        return fn(*args, **kwargs)
-    return recorded
-
-def __dlcourse_wrap__(names):
-    for name in names:
-        obj = globals()[name]
-        if isinstance(obj, type):
-            for method in ("__init__", "forward", "__call__"):
-                if __inspect.isfunction(obj.__dict__.get(method)):
-                    setattr(obj, method, __dlcourse_record__(f"{name}.{method}", obj.__dict__[method], True))
-        elif callable(obj):
-            globals()[name] = __dlcourse_record__(name, obj, False)
-"""
-
-
 @functools.lru_cache(maxsize=None)
 def lesson_run(lesson: str) -> LessonRun:
     """The one execution of a lesson per test session, probed with its wrong answers (cached)."""
-    return run_with_probes(lesson, wrong_answers(lesson), honest_answers(lesson))
+    return run_with_probes(solution_path(lesson))
 
 
 def printed(nb) -> str:
@@ -236,66 +191,60 @@ def printed(nb) -> str:
                    for o in c.get("outputs", []) if o.get("output_type") == "stream")
 
 
-def run_with_probes(lesson: str, wrong: dict[str, dict[str, str]], honest: dict[str, dict[str, str]] | None = None,
-                    timeout: int = 300) -> LessonRun:
-    """Execute the solution notebook in order; after each answer cell, probe that exercise.
-
-    Right after an answer cell runs, its hidden tests run once more with the answer's
-    functions wrapped to record which arguments they pass off their defaults; then every
-    wrong and every honest answer of the exercise is executed (an honest answer's extra cells
-    too, see :func:`answer_cells`), followed by each of the exercise's test cells, and the
-    reference answer is executed again before the notebook goes on. So every probe meets its
-    own exercise's tests with every other function correct, in a single kernel.
-
-    Returns:
-        The errors of the notebook's own cells (none for a good lesson), the probes and the
-        recorded arguments.
-    """
-    nb = read(solution_path(lesson))
-    tests_of = exercises(nb)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(solution_path(lesson).parent)}})
-    errors: dict[int, str] = {}
-    probes: list[Probe] = []
-    arguments: dict[str, dict[str, dict[str, bool]]] = {}
-    with client.setup_kernel(env=kernel_env()):
-        client.execute_cell(new_code_cell(_RECORDER), 0)
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            client.execute_cell(cell, index)
-            if error_of(cell):
-                errors[index] = error_of(cell)
-            if not is_answer(cell):
-                continue
-            answer, tests = grade_id(cell), tests_of[grade_id(cell)]
-            arguments[answer] = _recorded_arguments(client, index, cell, [t for t in tests if is_hidden_test(t)])
-            variants = [("wrong", label, source) for label, source in wrong.get(answer, {}).items()]
-            variants += [("honest", label, source) for label, source in (honest or {}).get(answer, {}).items()]
-            for kind, label, source in variants:
-                probe = Probe(answer, label, kind)
-                for part in answer_cells(source):
-                    client.execute_cell(new_code_cell(part), index)
-                for test in tests:
-                    trial = client.execute_cell(copy.deepcopy(test), index)
-                    (probe.hidden if is_hidden_test(test) else probe.visible)[grade_id(test)] = error_of(trial)
-                probes.append(probe)
-                client.execute_cell(copy.deepcopy(cell), index)
-    return LessonRun(errors, probes, nb, arguments)
-
-
-def _recorded_arguments(client: NotebookClient, index: int, answer, hidden_tests: list) -> dict[str, dict[str, bool]]:
-    """Run ``hidden_tests`` with the answer's callables wrapped; which arguments did they pass off default?"""
-    names = exercise_callables(answer.source)
-    client.execute_cell(new_code_cell(f"__dlcourse_arguments__.clear()\n__dlcourse_wrap__({names!r})"), index)
-    for test in hidden_tests:
-        client.execute_cell(copy.deepcopy(test), index)
-    report = client.execute_cell(new_code_cell("print(__json.dumps(__dlcourse_arguments__))"), index)
-    client.execute_cell(copy.deepcopy(answer), index)
-    return json.loads(printed_cell(report) or "{}")
-
-
 def printed_cell(cell) -> str:
     """What one executed cell printed on stdout."""
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+CELL_TIMEOUT = 300  # seconds
+
+
+def nbval_command(notebooks: list[Path], *options: str) -> list[str]:
+    """The pytest command that runs ``notebooks`` through nbval (``--nbval-lax``: only the cells
+    tagged ``nbval-check-output`` are compared, after ``tests/nbval_sanitize.cfg``) with the plugin
+    ``tests.support.nbval_probes`` and its ``options``; run it from the repository with :func:`kernel_env`."""
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q", "--color=no",
+            "-o", "verbosity_assertions=2",  # nbval's whole output diff in a failure's message
+            "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={CELL_TIMEOUT}",
+            f"--nbval-sanitize-with={SANITIZE}", "-p", "tests.support.nbval_probes",
+            *options, *map(str, notebooks)]
+
+
+def store_outputs(lessons: list[str]) -> int:
+    """Store in the solution notebooks of ``lessons`` the outputs of their tagged cells, from one run
+    each (``make outputs``); the other cells' outputs are cleared. Returns pytest's exit code."""
+    command = nbval_command([solution_path(lesson) for lesson in lessons], "--lesson-store-outputs")
+    return subprocess.run(command, cwd=ROOT, env=kernel_env()).returncode
+
+
+def run_with_probes(notebook: Path) -> LessonRun:
+    """Execute a lesson's notebook with nbval, probing each exercise right after its answer cell.
+
+    One pytest process runs the notebook through nbval in one kernel with the plugin
+    :mod:`tests.support.nbval_probes`, which tries every wrong and honest answer of the exercise
+    against its test cells and records the arguments its hidden tests pass (see there).
+
+    Returns:
+        nbval's failing items (a cell that raised, a checked output that differs), the probes,
+        the executed notebook and the recorded arguments.
+
+    Raises:
+        RuntimeError: pytest wrote no report (it could not collect or run the notebook); its log.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.json"
+        done = subprocess.run(nbval_command([notebook], f"--lesson-report={report}"), cwd=ROOT, env=kernel_env(),
+                              capture_output=True, text=True)
+        if not report.exists():
+            raise RuntimeError(f"nbval did not run {notebook} (exit {done.returncode}):\n{done.stdout[-5000:]}{done.stderr[-5000:]}")
+        found = json.loads(report.read_text())
+    return LessonRun({int(i): message for i, message in found["failures"].items()},
+                     [Probe(**p) for p in found["probes"]], nbformat.from_dict(found["executed"]), found["arguments"])
+
+
+if __name__ == "__main__":  # make outputs
+    from grader.course import lesson_ids
+
+    sys.exit(store_outputs(sys.argv[1:] or lesson_ids()))
