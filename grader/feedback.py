@@ -17,7 +17,6 @@ import copy
 import html
 import json
 import os
-from collections import OrderedDict
 from pathlib import Path
 
 import nbformat
@@ -28,7 +27,7 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets.config import Config
 
-from grader.pages import CSP_META, markup_budget, safe_html, with_csp
+from grader.pages import CSP_META, Memo, markup_budget, safe_html, with_csp
 from grader.results import STATUSES, Row
 
 PROBLEM_PAGE = """<!DOCTYPE html>
@@ -102,26 +101,6 @@ def summary_cell(rows: list[Row], withheld: bool = False) -> nbformat.NotebookNo
     return nbformat.v4.new_markdown_cell("\n".join(lines))
 
 
-class _Memo:
-    """Results of a pure function by key, the most recent ``size`` kept (pieces over ``largest``
-    characters are not kept)."""
-
-    def __init__(self, size: int = 4096, largest: int = 100_000):
-        self.kept: OrderedDict = OrderedDict()
-        self.size, self.largest = size, largest
-
-    def get(self, key: tuple, make):
-        if key in self.kept:
-            self.kept.move_to_end(key)
-            return self.kept[key]
-        value = make()
-        if len(key[0]) <= self.largest:
-            self.kept[key] = value
-            if len(self.kept) > self.size:
-                self.kept.popitem(last=False)
-        return value
-
-
 class SafeHTMLExporter(HTMLExporter):
     """nbconvert's HTML exporter with every piece of student markdown and HTML passed through
     :func:`grader.pages.safe_html` (nbgrader's feedback template renders markdown cells without
@@ -130,16 +109,16 @@ class SafeHTMLExporter(HTMLExporter):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         # Every student's page repeats the lesson's cells: each piece is rendered once per batch.
-        self._markdown = _Memo()
-        self._highlighted = _Memo()
+        # (The page's markup budget is charged for every piece, cached or not: see safe_html.)
+        self._markdown, self._cleaned, self._highlighted = Memo(), Memo(), Memo()
 
     @pass_context
     def markdown2html(self, context, source):
         if context.get("cell", {}).get("attachments"):
             return safe_html(super().markdown2html(context, source))
         path = context.get("resources", {}).get("metadata", {}).get("path", "")
-        return self._markdown.get((source, path), lambda: safe_html(super(SafeHTMLExporter, self)
-                                                                        .markdown2html(context, source)))
+        rendered = self._markdown.get((source, path), lambda: super(SafeHTMLExporter, self).markdown2html(context, source))
+        return safe_html(rendered, self._cleaned)
 
     def default_filters(self):
         for name, function in super().default_filters():

@@ -10,6 +10,8 @@ rendered markdown and tables need), so even a browser that ignored the policy ru
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from html import escape
@@ -71,9 +73,38 @@ def markup_budget(tags: int = MAX_PAGE_TAGS) -> Iterator[None]:
         _page_tags.reset(token)
 
 
-def safe_html(html) -> str:
+class Memo:
+    """Results of a pure function of a string, by key (whose first item is the string): the most
+    recent kept, ``max_chars`` characters of keys and results in all (a class's hostile pages
+    cannot grow the grader's memory through it)."""
+
+    def __init__(self, max_chars: int = 16_000_000):
+        self.kept: OrderedDict = OrderedDict()
+        self.max_chars, self.chars = max_chars, 0
+        self.lock = threading.Lock()        # pages may be rendered in several threads
+
+    def get(self, key: tuple, make):
+        with self.lock:
+            if key in self.kept:
+                self.kept.move_to_end(key)
+                return self.kept[key]
+        value = make()
+        size = len(key[0]) + len(value)
+        if size <= self.max_chars // 16:
+            with self.lock:
+                if key not in self.kept:
+                    self.kept[key] = value
+                    self.chars += size
+                while self.chars > self.max_chars:
+                    old_key, old = self.kept.popitem(last=False)
+                    self.chars -= len(old_key[0]) + len(old)
+        return value
+
+
+def safe_html(html, memo: Memo | None = None) -> str:
     """``html`` (a student's) with every script, event handler, remote load and form removed;
-    more markup than :data:`MAX_TAGS` (or than the page's budget) becomes escaped text."""
+    more markup than :data:`MAX_TAGS` (or than the page's budget) becomes escaped text. With a
+    ``memo``, markup cleaned before is not cleaned again (the page's budget is charged all the same)."""
     if isinstance(html, bytes):
         html = html.decode("utf-8", "replace")
     html = str(html)
@@ -84,7 +115,7 @@ def safe_html(html) -> str:
                 "than a feedback page renders]</em></p>")
     if left is not None:
         left[0] -= tags
-    return _CLEANER.clean(html)
+    return memo.get((html,), lambda: _CLEANER.clean(html)) if memo is not None else _CLEANER.clean(html)
 
 
 def with_csp(page: str) -> str:

@@ -70,6 +70,23 @@ def beacon():
         server.server_close()
 
 
+def _writer() -> FeedbackWriter:
+    writer = FeedbackWriter(nbgrader_config())
+    writer.exporter._preprocessors = [p for p in writer.exporter._preprocessors
+                                      if "GetGrades" not in type(p).__name__]   # no gradebook here
+    return writer
+
+
+def _page(writer: FeedbackWriter, nb, student: str = "mallory") -> str:
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata.nbgrader["score"] = 0     # what GetGrades would read from the gradebook
+    rows = [Row(student, LESSON, LESSON, "ex02_1_softmax_small_cases", 0, 1, "failed", "<b>=1+1</b>")]
+    resources = {"nbgrader": {"notebook": LESSON, "assignment": LESSON, "student": student,
+                              "score": 0, "max_score": 15, "late_penalty": 0}}
+    return writer.render(nb, rows, resources)
+
+
 def _render(tmp_path, url: str, protected: bool):
     nb = answered(LESSON)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(hostile_markdown(url)))
@@ -78,16 +95,7 @@ def _render(tmp_path, url: str, protected: bool):
     if not protected:
         path.write_text(HTMLExporter(template_name="classic").from_notebook_node(nb)[0], encoding="utf-8")
         return path
-    writer = FeedbackWriter(nbgrader_config())
-    writer.exporter._preprocessors = [p for p in writer.exporter._preprocessors
-                                      if "GetGrades" not in type(p).__name__]   # no gradebook here
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.metadata.nbgrader["score"] = 0     # what GetGrades would read from the gradebook
-    rows = [Row("mallory", LESSON, LESSON, "ex02_1_softmax_small_cases", 0, 1, "failed", "<b>=1+1</b>")]
-    resources = {"nbgrader": {"notebook": LESSON, "assignment": LESSON, "student": "mallory",
-                              "score": 0, "max_score": 15, "late_penalty": 0}}
-    path.write_text(writer.render(nb, rows, resources), encoding="utf-8")
+    path.write_text(_page(_writer(), nb), encoding="utf-8")
     return path
 
 
@@ -123,6 +131,20 @@ def test_markup_beyond_what_a_page_renders_is_shown_as_text():
         shown = [safe_html(fragment) for _ in range(MAX_PAGE_TAGS // MAX_TAGS + 1)]
     assert all(s.startswith("<b>") for s in shown[:-1]) and "shown as text" in shown[-1], "the page's budget"
     assert safe_html(fragment).startswith("<b>"), "outside a page, only the piece's own limit"
+
+
+def test_one_students_page_never_changes_how_the_next_ones_render():
+    # the writer renders each lesson cell once per batch: what a page that spent its markup budget
+    # showed as text must not be what every later page shows
+    writer = _writer()
+    greedy = answered(LESSON)
+    greedy.cells[1:1] = [nbformat.v4.new_markdown_cell("<b><i>x</i></b>" * (MAX_TAGS // 5))
+                         for _ in range(MAX_PAGE_TAGS * 5 // (4 * MAX_TAGS) + 1)]
+    first, honest, again = _page(writer, greedy), _page(writer, answered(LESSON), "bob"), _page(writer, greedy)
+    lesson_text = "tags of HTML shown as text"
+    assert lesson_text in first and lesson_text in again, "the greedy page is over its budget, cached or not"
+    assert lesson_text not in honest, "the next student's page renders the lesson as it is"
+    assert honest == _page(_writer(), answered(LESSON), "bob"), "as a writer that never saw the greedy page"
 
 
 def test_a_lessons_own_prose_is_well_inside_the_markup_limits():
