@@ -31,7 +31,6 @@ opens. :func:`kernel_argv` builds the whole command.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import errno
 import fcntl
 import json
@@ -57,6 +56,7 @@ from traitlets.config import Configurable
 
 from grader.cgroups import ControlGroup, machine_cgroup_layout, mounts
 from grader.course import CourseError
+from grader.libc import check, libc
 from grader.processes import descendants, kill_uid
 
 UID_RANGE = range(61000, 61512)
@@ -178,20 +178,17 @@ def make_cgroup(uid: int | None, limits: Limits) -> ControlGroup | None:
 # Folders and the disk
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV = 2, 4
 MNT_DETACH = 2
 
 
 def _mount_tmpfs(path: Path, size_mb: int, inodes: int) -> None:
     options = f"size={size_mb}m,nr_inodes={inodes},mode=0755".encode()
-    if _libc.mount(b"tmpfs", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
+    check(libc.mount(b"tmpfs", str(path).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount tmpfs")
 
 
 def _unmount(path: Path) -> bool:
-    return _libc.umount2(str(path).encode(), MNT_DETACH) == 0
+    return libc.umount2(str(path).encode(), MNT_DETACH) == 0
 
 
 def remove_tree(path: Path) -> bool:
@@ -526,6 +523,11 @@ def kernel_rlimits(limits: Limits, cgroup: ControlGroup | None) -> dict[str, int
     return rlimits
 
 
+def as_uid(uid: int) -> list[str]:
+    """A command prefix that runs the rest as ``uid`` (its own group, no supplementary groups)."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+
+
 def kernel_argv(folder: SandboxFolder, limits: Limits, cgroup: ControlGroup | None, fd: int,
                 seccomp_fd: int | None) -> list[str]:
     """The whole command that starts the kernel: join the control group, enter bubblewrap, drop
@@ -536,8 +538,7 @@ def kernel_argv(folder: SandboxFolder, limits: Limits, cgroup: ControlGroup | No
               "--dir", str(run), "--", *KERNEL_ARGS]
     if limits.sandbox:
         uid = folder.uid
-        argv = [*bwrap_argv(folder, limits, seccomp_fd), "--", "setpriv", f"--reuid={uid}", f"--regid={uid}",
-                "--clear-groups", "--", *rlimits, *kernel]
+        argv = [*bwrap_argv(folder, limits, seccomp_fd), "--", *as_uid(uid), *rlimits, *kernel]
     else:
         argv = [*rlimits, *kernel]
     return (cgroup.join_argv() if cgroup else []) + argv
@@ -588,9 +589,8 @@ def zygote_for(limits: Limits):
         try:
             _zygote = start_zygote(limits)
         except (OSError, ZygoteError) as error:
-            _said.add("zygote")
-            log.warning(f"sandbox: the zygote did not start ({error}): every kernel starts a new Python "
-                        "and imports numpy and torch itself")
+            _say_once("zygote", f"sandbox: the zygote did not start ({error}): every kernel starts a new Python "
+                                "and imports numpy and torch itself", limits)
         return _zygote
 
 
@@ -652,12 +652,12 @@ class Confinement:
         seccomp_read, seccomp_write = os.pipe()
         holder = None
         try:
-            os.write(seccomp_write, userns_filter())
+            seccomp = userns_filter()
+            os.write(seccomp_write, seccomp)
             os.close(seccomp_write)
             uid = self.folder.uid
-            argv = [*(self.cgroup.join_argv() if self.cgroup else []), *bwrap_argv(self.folder, self.limits, seccomp_read),
-                    "--info-fd", str(info_write), "--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                    "--", "/bin/bash", "-c", 'echo >&$0 && exec sleep infinity', str(ready_write)]
+            argv = [*self.cgroup.join_argv(), *bwrap_argv(self.folder, self.limits, seccomp_read),
+                    "--info-fd", str(info_write), "--", *as_uid(uid), "/bin/bash", "-c", 'echo >&$0 && exec sleep infinity', str(ready_write)]
             with open(self.folder.log, "ab") as log:
                 holder = subprocess.Popen(argv, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, stdout=log,
                                           stderr=log, pass_fds=(seccomp_read, info_write, ready_write),
@@ -672,8 +672,8 @@ class Confinement:
             try:
                 request = {"holder": info["child-pid"], "uid": uid, "cwd": str(WORK_IN), "run": str(RUN_IN),
                            "env": self.env(), "rlimits": kernel_rlimits(self.limits, self.cgroup),
-                           "seccomp": userns_filter().hex(), "kernel_args": list(KERNEL_ARGS), "threads": self.limits.threads,
-                           "cgroup_procs": [str(p) for p in (self.cgroup.procs_files() if self.cgroup else [])]}
+                           "seccomp": seccomp.hex(), "kernel_args": list(KERNEL_ARGS), "threads": self.limits.threads,
+                           "cgroup_procs": [str(p) for p in self.cgroup.procs_files()]}
                 pid, pidfd = zygote.fork(request, fd, log)
             finally:
                 os.close(log)

@@ -41,6 +41,8 @@ import sys
 import threading
 from pathlib import Path
 
+from grader.libc import check, libc
+
 # What the lessons import, and what a starting ipykernel imports (its debugger's debugpy too).
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.utils.data", "matplotlib",
            "matplotlib.pyplot", "pandas", "openpyxl", "ipykernel.kernelapp", "ipykernel.ipkernel",
@@ -59,15 +61,6 @@ SECCOMP_MODE_FILTER = 2
 RLIMITS = {"fsize": resource.RLIMIT_FSIZE, "nproc": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE,
            "as": resource.RLIMIT_AS}
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{what}: {os.strerror(code)}")
-
-
 class _SockFilter(ctypes.Structure):
     _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
 
@@ -82,8 +75,8 @@ def install_seccomp(program: bytes) -> None:
     count = len(program) // 8
     ops = (_SockFilter * count)(*[_SockFilter(*struct.unpack_from("<HBBI", program, 8 * i)) for i in range(count)])
     prog = _SockFprog(count, ops)
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
 
 
 def _close_all_but(keep: set[int]) -> None:
@@ -121,14 +114,14 @@ def _blas_threads(threads: int) -> None:
 
 def _kernel(request: dict, channel: int, log: int) -> None:
     """The grandchild, inside the sandbox's namespaces: become the student and run the relay."""
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     os.setsid()
     uid = request["uid"]
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     os.chdir(request["cwd"])        # as the student: its folder may hold what an earlier kernel of it left
-    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")   # as after an exec: its /proc is its own
+    check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")   # as after an exec: its /proc is its own
     for name, value in request["rlimits"].items():
         resource.setrlimit(RLIMITS[name], (value, value))
     install_seccomp(bytes.fromhex(request["seccomp"]))
@@ -155,7 +148,7 @@ def _kernel(request: dict, channel: int, log: int) -> None:
 def _child(request: dict, channel: int, log: int) -> None:
     """The zygote's child, root and outside: join the group and the namespaces, then fork the kernel."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     _close_all_but({channel, log})
     for procs in request["cgroup_procs"]:
         with open(procs, "w") as file:
@@ -166,7 +159,7 @@ def _child(request: dict, channel: int, log: int) -> None:
         if name != "cgroup" and os.fstat(fd).st_ino == os.stat(f"/proc/self/ns/{name}").st_ino:
             raise RuntimeError(f"process {holder} is no sandbox: it shares the host's {name} namespace")
     for fd, name in zip(spaces, NAMESPACES):
-        _check(_libc.setns(fd, 0), f"setns {name}")
+        check(libc.setns(fd, 0), f"setns {name}")
         os.close(fd)
     pid = os.fork()
     if pid == 0:
@@ -188,7 +181,7 @@ def serve(control: socket.socket) -> None:
     # Children are reaped by the system, and so are kernels whose parent died first (killed with
     # their control group): they come here, not to the machine's init, which may reap them late.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
+    check(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "subreaper")
     control.sendall(READY)
     while True:
         message, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 2)
